@@ -1,0 +1,78 @@
+"""Native-messaging frames: a 4-byte native-endian length, then that many bytes of UTF-8 JSON.
+
+Stdlib only; knows nothing of ops or the catalog. The limits come from Chrome: it kills the
+port on any host-to-browser message over 1 MiB, and sends at most 64 MiB the other way. Our
+requests are small, so the host caps incoming frames far lower and refuses a bigger one
+before reading (or allocating) its body.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any, BinaryIO
+
+from host.errors import BrokenStreamError, FrameTooLargeError, ReplyTooLargeError
+
+HEADER = struct.Struct("=I")
+# Chrome's own limit for a host -> browser message (bytes of JSON, header excluded).
+MAX_REPLY_BYTES = 1024 * 1024
+# Our limit for browser -> host frames. The largest real request (a lookup of a page's
+# versions) is a few KiB; a 1 MiB cap leaves room and bounds memory.
+MAX_REQUEST_BYTES = 1024 * 1024
+_CHUNK = 64 * 1024
+
+
+def _read_exactly(stream: BinaryIO, size: int) -> bytes:
+    """Read `size` bytes in bounded chunks; fewer means the stream ended early."""
+    parts: list[bytes] = []
+    remaining = size
+    while remaining:
+        chunk = stream.read(min(remaining, _CHUNK))
+        if not chunk:
+            break
+        parts.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(parts)
+
+
+def read_frame(stream: BinaryIO, max_bytes: int = MAX_REQUEST_BYTES) -> bytes | None:
+    """Return the next frame's body, or None at a clean end of stream (EOF between frames).
+
+    Raises BrokenStreamError for a cut header or body, FrameTooLargeError for a declared
+    length over `max_bytes` (checked before any of the body is read).
+    """
+    header = _read_exactly(stream, HEADER.size)
+    if not header:
+        return None
+    if len(header) < HEADER.size:
+        raise BrokenStreamError(f"stream ended inside a frame header ({len(header)} of 4 bytes)")
+    (length,) = HEADER.unpack(header)
+    if length > max_bytes:
+        raise FrameTooLargeError(
+            f"frame of {length} bytes is over the host's limit of {max_bytes} bytes",
+            limit=max_bytes,
+        )
+    body = _read_exactly(stream, length)
+    if len(body) < length:
+        raise BrokenStreamError(f"stream ended inside a frame body ({len(body)} of {length} bytes)")
+    return body
+
+
+def encode_message(message: Any) -> bytes:
+    """UTF-8 JSON of `message`, refusing anything Chrome would not accept."""
+    body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    if len(body) > MAX_REPLY_BYTES:
+        raise ReplyTooLargeError(
+            f"reply of {len(body)} bytes is over Chrome's limit of {MAX_REPLY_BYTES} bytes",
+            limit=MAX_REPLY_BYTES,
+        )
+    return body
+
+
+def write_frame(stream: BinaryIO, body: bytes) -> None:
+    """Write one frame (header + body) and flush, so the browser sees it at once."""
+    if len(body) > MAX_REPLY_BYTES:  # last line of defence; encode_message checks first
+        raise ReplyTooLargeError(f"reply of {len(body)} bytes is over Chrome's limit")
+    stream.write(HEADER.pack(len(body)) + body)
+    stream.flush()

@@ -1,0 +1,174 @@
+"""Where things live and how the host is configured: environment > config file > defaults.
+
+The only module that decides paths. platformdirs picks the per-OS folders; it is imported
+only when a default is actually needed, to keep a cold start cheap. The API key is held
+here and nowhere else; it never appears in repr() or in any reply.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from host.errors import ConfigError
+
+APP_NAME = "catalog-host"
+DEFAULT_CIVITAI_URL = "https://civitai.com"
+# The extension-stub's fixed id (derived from the public key in extension-stub/manifest.json).
+STUB_EXTENSION_ID = "jpiddlinckgdlidmojineffgcdpfoacg"
+
+ENV_CONFIG = "CATALOG_HOST_CONFIG"
+ENV_CATALOG_DIR = "CATALOG_HOST_CATALOG_DIR"
+ENV_MODELS_DIR = "CATALOG_HOST_MODELS_DIR"
+ENV_CIVITAI_URL = "CATALOG_HOST_CIVITAI_URL"
+ENV_API_KEY = "CIVITAI_API_KEY"
+ENV_EXTENSION_IDS = "CATALOG_HOST_EXTENSION_IDS"
+
+# config-file key -> environment variable that overrides it
+CONFIG_KEYS: dict[str, str] = {
+    "catalog_dir": ENV_CATALOG_DIR,
+    "models_dir": ENV_MODELS_DIR,
+    "civitai_url": ENV_CIVITAI_URL,
+    "civitai_api_key": ENV_API_KEY,
+    "extension_ids": ENV_EXTENSION_IDS,
+}
+
+
+def _platform_dir(kind: str) -> Path:
+    import platformdirs  # deferred: only needed when no explicit path is configured
+
+    getter = getattr(platformdirs, f"user_{kind}_dir")
+    return Path(getter(APP_NAME, appauthor=False))
+
+
+def default_config_path() -> Path:
+    return _platform_dir("config") / "config.json"
+
+
+def default_catalog_dir() -> Path:
+    return _platform_dir("data") / "catalogs"
+
+
+def default_cache_dir() -> Path:
+    return _platform_dir("cache")
+
+
+def default_log_dir() -> Path:
+    return _platform_dir("log")
+
+
+def origin_of(extension_id: str) -> str:
+    return f"chrome-extension://{extension_id}/"
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: Path
+    catalog_dir: Path
+    models_dir: Path | None
+    civitai_url: str
+    civitai_api_key: str | None = field(default=None, repr=False)
+    extension_ids: tuple[str, ...] = (STUB_EXTENSION_ID,)
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        return tuple(origin_of(i) for i in self.extension_ids)
+
+    @property
+    def models_path(self) -> Path:
+        return self.catalog_dir / "models.json"
+
+    @property
+    def loras_path(self) -> Path:
+        return self.catalog_dir / "loras.json"
+
+    @property
+    def cache_dir(self) -> Path:
+        return default_cache_dir()
+
+    @property
+    def log_dir(self) -> Path:
+        return default_log_dir()
+
+    def describe(self) -> dict[str, Any]:
+        """The settings in force, for people (doctor, ping); the key is masked."""
+        key = self.civitai_api_key
+        return {
+            "config_path": str(self.config_path),
+            "catalog_dir": str(self.catalog_dir),
+            "models_dir": str(self.models_dir) if self.models_dir else None,
+            "civitai_url": self.civitai_url,
+            "civitai_api_key": mask_secret(key) if key else None,
+            "extension_ids": list(self.extension_ids),
+        }
+
+
+def mask_secret(secret: str) -> str:
+    return "****" + secret[-4:] if len(secret) > 8 else "****"
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The config file's object; {} when it does not exist."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"config file {path} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a JSON object")
+    return data
+
+
+def _pick(env: dict[str, str], config: dict[str, Any], key: str) -> Any:
+    value = env.get(CONFIG_KEYS[key])
+    if value:
+        return value
+    return config.get(key)
+
+
+def _as_path(value: Any, key: str) -> Path | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"config key {key!r} must be a path string")
+    return Path(os.path.expanduser(value))
+
+
+def _as_ids(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return (STUB_EXTENSION_ID,)
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError("config key 'extension_ids' must be a list of extension ids")
+    return tuple(value)
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Settings from the environment, the config file and the defaults, in that order."""
+    env = dict(os.environ) if env is None else env
+    config_path = _as_path(env.get(ENV_CONFIG), ENV_CONFIG) or default_config_path()
+    config = read_config_file(config_path)
+    catalog_dir = _as_path(_pick(env, config, "catalog_dir"), "catalog_dir")
+    url = _pick(env, config, "civitai_url") or DEFAULT_CIVITAI_URL
+    key = _pick(env, config, "civitai_api_key")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ConfigError("config key 'civitai_url' must be an http(s) URL")
+    if key is not None and not isinstance(key, str):
+        raise ConfigError("config key 'civitai_api_key' must be a string")
+    return Settings(
+        config_path=config_path,
+        catalog_dir=catalog_dir or default_catalog_dir(),
+        models_dir=_as_path(_pick(env, config, "models_dir"), "models_dir"),
+        civitai_url=url.rstrip("/"),
+        civitai_api_key=key or None,
+        extension_ids=_as_ids(_pick(env, config, "extension_ids")),
+    )
