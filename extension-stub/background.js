@@ -1,0 +1,323 @@
+// Service worker of the catalog-host extension stub: the only part that talks to the host.
+//
+// Requests go over one persistent `connectNative` port (one host process for many requests);
+// when the port breaks (the host exited, crashed or was never started) the request is retried
+// once with `sendNativeMessage` (one host process per message), and the next request opens a
+// fresh port. Content scripts and the popup reach the host only through this file, with
+// `chrome.runtime.sendMessage({type: "host", op, params})`; it answers
+// `{ok: true, result}` or `{ok: false, error: {code, message, hint}}` where `hint` says in
+// plain words what a person can do about it.
+"use strict";
+
+const HOST_NAME = "com.civitai_catalog.host";
+// `add` waits for the CivitAI API (the host retries 429/5xx within its own bound).
+const TIMEOUT_MS = { add: 60000, default: 15000 };
+// An open port keeps both the service worker and a host process alive; let them sleep after
+// this long without a request. The next request reconnects.
+const PORT_IDLE_MS = 5 * 60 * 1000;
+// What each kind of sender may ask for. Content scripts run on civitai.com pages.
+const CONTENT_OPS = new Set(["lookup", "add", "promote", "remove"]);
+const EXTENSION_PAGE_OPS = new Set(["ping", "lookup", "map", "add", "promote", "remove"]);
+
+// Chrome's own error texts (stable since Chrome 29) -> our codes.
+const CHROME_ERRORS = [
+  ["Specified native messaging host not found.", "host_not_installed"],
+  ["Access to the specified native messaging host is forbidden.", "host_forbidden"],
+  ["Native host has exited.", "host_exited"],
+  ["Error when communicating with the native messaging host.", "host_communication"],
+];
+// Errors the fallback channel cannot fix: retrying would only start another doomed process.
+const PERMANENT = new Set(["host_not_installed", "host_forbidden", "forbidden_origin"]);
+
+class NativeError extends Error {
+  constructor(code, message, details = {}) {
+    super(message);
+    this.code = code;
+    this.details = details;
+  }
+}
+
+function chromeErrorCode(message) {
+  for (const [text, code] of CHROME_ERRORS) {
+    if (message && message.includes(text)) return code;
+  }
+  return "host_unavailable";
+}
+
+// --- plain-words hints ------------------------------------------------------------------------
+
+function hintFor(code, message) {
+  const id = chrome.runtime.id;
+  const hints = {
+    host_not_installed:
+      "Host not installed: run install/install.sh (Windows: install\\install.ps1), then try again.",
+    host_forbidden:
+      `Host installed but not for this extension: run the installer again with --extension-id ${id}.`,
+    forbidden_origin:
+      `The host refuses this extension (id ${id}): run the installer again with --extension-id ${id}.`,
+    host_exited:
+      "The host stopped before answering: run `python -m host doctor` and look at its log.",
+    host_communication:
+      "The browser could not talk to the host (broken launcher or stray output): run `python -m host doctor`.",
+    host_timeout: "The host did not answer in time: try again; if it keeps happening run `python -m host doctor`.",
+    host_unavailable: `The host could not be reached: ${message}`,
+    catalog_corrupt:
+      "A catalog file is damaged and was left untouched: fix it or restore the backup beside it.",
+    catalog_busy: "The catalog is busy (another program is writing it): try again in a moment.",
+    catalog_write_failed: "The catalog could not be saved (disk full or no permission); nothing changed.",
+    civitai_unreachable: "CivitAI could not be reached: check your connection and try again.",
+    civitai_not_found:
+      "CivitAI does not know this version (a version published minutes ago can take a while): try again later.",
+    civitai_http_error: `CivitAI answered with an error: ${message}`,
+    civitai_bad_response: "CivitAI sent an answer the host could not read: try again later.",
+    unsupported_type: `This kind of model cannot go into a ComfyUI catalog: ${message}`,
+    file_on_disk: "The file is on disk: delete the file first, then remove the entry.",
+    not_found: "That entry is no longer in the catalog.",
+    not_a_lora: "Only LoRAs can be promoted to the style-LoRA catalog.",
+  };
+  return hints[code] || message || code;
+}
+
+// --- last error, kept across service-worker restarts ------------------------------------------
+
+async function recordError(op, channel, error) {
+  const lastError = {
+    op,
+    channel,
+    code: error.code,
+    message: error.message,
+    hint: hintFor(error.code, error.message),
+    at: new Date().toISOString(),
+  };
+  try {
+    await chrome.storage.session.set({ lastError });
+  } catch (e) {
+    // storage is a convenience for the popup; never let it hide the real error
+  }
+  return lastError;
+}
+
+async function recordSuccess(op, channel) {
+  try {
+    await chrome.storage.session.set({ lastSuccess: { op, channel, at: new Date().toISOString() } });
+  } catch (e) {
+    // see recordError
+  }
+}
+
+// --- the persistent port ------------------------------------------------------------------
+
+const portClient = {
+  port: null,
+  pending: new Map(), // id -> {resolve, reject, timer}
+  nextId: 1,
+  idleTimer: null,
+  connects: 0, // how many ports were opened: each one is a host process
+
+  connect() {
+    const port = chrome.runtime.connectNative(HOST_NAME);
+    this.connects += 1;
+    port.onMessage.addListener((reply) => this.onReply(port, reply));
+    port.onDisconnect.addListener(() => {
+      const text = (chrome.runtime.lastError && chrome.runtime.lastError.message) || "Native host has exited.";
+      this.onDisconnect(port, text);
+    });
+    this.port = port;
+    return port;
+  },
+
+  onReply(port, reply) {
+    if (port !== this.port) return;
+    let key = reply && reply.id;
+    if (!this.pending.has(key)) {
+      // The host answers in order; a reply it could not tie to a request (id null) is the
+      // answer to the oldest one still waiting.
+      key = this.pending.keys().next().value;
+    }
+    const waiter = this.pending.get(key);
+    if (!waiter) return;
+    this.pending.delete(key);
+    clearTimeout(waiter.timer);
+    waiter.resolve(reply);
+  },
+
+  onDisconnect(port, text) {
+    if (port !== this.port) return;
+    this.port = null;
+    clearTimeout(this.idleTimer);
+    const code = chromeErrorCode(text);
+    for (const waiter of this.pending.values()) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new NativeError(code, text, { transport: true }));
+    }
+    this.pending.clear();
+  },
+
+  close() {
+    if (!this.port) return;
+    const port = this.port;
+    this.onDisconnect(port, "port closed by the extension");
+    port.disconnect();
+  },
+
+  touch() {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.pending.size === 0) this.close();
+    }, PORT_IDLE_MS);
+  },
+
+  request(message, timeoutMs) {
+    return new Promise((resolve, reject) => {
+      let port = this.port;
+      try {
+        if (!port) port = this.connect();
+        const id = `p${this.nextId++}`;
+        const timer = setTimeout(() => {
+          if (this.pending.delete(id)) {
+            reject(new NativeError("host_timeout", `no answer within ${timeoutMs / 1000} s`, { transport: true }));
+          }
+        }, timeoutMs);
+        this.pending.set(id, { resolve, reject, timer });
+        port.postMessage({ ...message, id });
+        this.touch();
+      } catch (e) {
+        // postMessage on a port that died a moment ago throws instead of disconnecting
+        if (port === this.port) this.port = null;
+        reject(new NativeError("host_unavailable", String(e && e.message ? e.message : e), { transport: true }));
+      }
+    });
+  },
+};
+
+// --- one message, one process ---------------------------------------------------------------
+
+function sendOnce(message, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new NativeError("host_timeout", `no answer within ${timeoutMs / 1000} s`, { transport: true })),
+      timeoutMs,
+    );
+    chrome.runtime.sendNativeMessage(HOST_NAME, { ...message, id: "once" }, (reply) => {
+      clearTimeout(timer);
+      const err = chrome.runtime.lastError;
+      if (err) {
+        reject(new NativeError(chromeErrorCode(err.message), err.message, { transport: true }));
+      } else {
+        resolve(reply);
+      }
+    });
+  });
+}
+
+// --- requests -------------------------------------------------------------------------------
+
+function unwrap(reply) {
+  if (!reply || typeof reply !== "object") {
+    throw new NativeError("bad_reply", "the host sent something that is not a reply");
+  }
+  if (reply.ok) return reply.result;
+  const error = reply.error || {};
+  throw new NativeError(error.code || "host_error", error.message || "the host reported an error", error);
+}
+
+// channel: "auto" (port, then sendNativeMessage if the port fails), "port" or "once".
+async function request(op, params = {}, { channel = "auto" } = {}) {
+  const message = { ...params, op };
+  const timeoutMs = TIMEOUT_MS[op] || TIMEOUT_MS.default;
+  let used = channel === "once" ? "once" : "port";
+  try {
+    let reply;
+    try {
+      reply = used === "port" ? await portClient.request(message, timeoutMs) : await sendOnce(message, timeoutMs);
+    } catch (e) {
+      const retry = channel === "auto" && e.details && e.details.transport && !PERMANENT.has(e.code);
+      if (!retry) throw e;
+      used = "once";
+      reply = await sendOnce(message, timeoutMs);
+    }
+    const result = unwrap(reply);
+    await recordSuccess(op, used);
+    return { ok: true, result, channel: used };
+  } catch (e) {
+    const error = e instanceof NativeError ? e : new NativeError("extension_error", String(e));
+    const recorded = await recordError(op, used, error);
+    return {
+      ok: false,
+      channel: used,
+      error: { code: error.code, message: error.message, hint: recorded.hint },
+    };
+  }
+}
+
+// The whole `map`, page by page (each page is one message, under Chrome's 1 MiB cap).
+async function mapAll({ etag = null, channel = "auto", maxPages = 1000 } = {}) {
+  const byVersion = {};
+  const byModel = {};
+  const pageBytes = [];
+  let cursor = null;
+  let firstEtag = null;
+  for (let page = 0; page < maxPages; page++) {
+    const params = {};
+    if (cursor) params.cursor = cursor;
+    if (etag && page === 0) params.etag = etag;
+    const answer = await request("map", params, { channel });
+    if (!answer.ok) return answer;
+    const result = answer.result;
+    pageBytes.push(new TextEncoder().encode(JSON.stringify(result)).length);
+    if (result.unchanged) return { ok: true, result: { unchanged: true, etag: result.etag }, pageBytes };
+    if (firstEtag === null) firstEtag = result.etag;
+    Object.assign(byVersion, result.by_version || {});
+    for (const [mid, vids] of Object.entries(result.by_model || {})) {
+      byModel[mid] = [...new Set([...(byModel[mid] || []), ...vids])];
+    }
+    cursor = result.next;
+    if (!cursor) {
+      return { ok: true, result: { by_version: byVersion, by_model: byModel, etag: firstEtag }, pageBytes };
+    }
+  }
+  return { ok: false, error: { code: "too_many_pages", message: `more than ${maxPages} pages`, hint: "" } };
+}
+
+async function status() {
+  const stored = await chrome.storage.session.get(["lastError", "lastSuccess"]);
+  return {
+    extensionId: chrome.runtime.id,
+    hostName: HOST_NAME,
+    portOpen: portClient.port !== null,
+    portConnects: portClient.connects,
+    lastError: stored.lastError || null,
+    lastSuccess: stored.lastSuccess || null,
+  };
+}
+
+// --- messages from the content script and the popup -----------------------------------------
+
+function allowedOps(sender) {
+  if (sender.id !== chrome.runtime.id) return null;
+  const extensionOrigin = `chrome-extension://${chrome.runtime.id}/`;
+  if (sender.url && sender.url.startsWith(extensionOrigin)) return EXTENSION_PAGE_OPS;
+  if (sender.tab && sender.url && new URL(sender.url).hostname === "civitai.com") return CONTENT_OPS;
+  return null;
+}
+
+chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
+  const ops = allowedOps(sender);
+  if (!ops || !message || typeof message !== "object") return false;
+  let work;
+  if (message.type === "host" && ops.has(message.op)) {
+    work = request(message.op, message.params || {});
+  } else if (message.type === "status" && ops === EXTENSION_PAGE_OPS) {
+    work = status();
+  } else {
+    sendResponse({ ok: false, error: { code: "not_allowed", message: "not allowed", hint: "" } });
+    return false;
+  }
+  work.then(sendResponse, (e) =>
+    sendResponse({ ok: false, error: { code: "extension_error", message: String(e), hint: String(e) } }),
+  );
+  return true; // answer asynchronously
+});
+
+// For people in the service-worker console and for the end-to-end tests.
+globalThis.catalogHost = { request, mapAll, status, hintFor, port: portClient };

@@ -1,0 +1,247 @@
+"""A read-only index of both catalogs, cached in SQLite and rebuilt only when a file changes.
+
+Why: every `sendNativeMessage` starts a new host process, and parsing a 50,000-entry catalog
+costs far more than the interpreter start. The index holds, per CivitAI version id, the
+fields `map` / `lookup` return (without the on-disk status, which is checked live), keyed
+by the catalog files' (mtime, size, inode) signature. A stale index is rebuilt from the
+files; a write rebuilds it from the documents it just saved. The cache is disposable: it is
+built in a temp file and renamed into place, so concurrent processes never see half of one.
+Stdlib only (sqlite3).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from host.catalog.document import Document, entries, version_id_of
+from host.catalog.ids import canonical_id
+from host.catalog.store import CATALOG_NAMES, read_document
+from host.errors import CatalogCorruptError
+
+# Bump when the table layout or the record fields change: old caches are then rebuilt.
+INDEX_FORMAT = "3"
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE versions (seq INTEGER PRIMARY KEY, vid TEXT NOT NULL UNIQUE, mid TEXT,
+                       dest TEXT NOT NULL, file TEXT, record TEXT NOT NULL);
+CREATE INDEX versions_mid ON versions (mid, seq);
+"""
+# SQLite allows 999+ host parameters; stay well under it for `IN (...)` queries.
+_MAX_PARAMS = 500
+
+
+def catalog_signature(catalog_dir: Path) -> str:
+    """Changes whenever either catalog file is replaced or edited."""
+    parts = [INDEX_FORMAT, str(catalog_dir)]
+    for name in CATALOG_NAMES:
+        try:
+            st = os.stat(catalog_dir / f"{name}.json")
+        except OSError:
+            parts.append("absent")
+        else:
+            parts.append(f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}")
+    return "|".join(parts)
+
+
+def index_path(catalog_dir: Path) -> Path:
+    from host.settings import default_cache_dir
+
+    key = hashlib.sha256(str(catalog_dir.absolute()).encode("utf-8", "surrogatepass")).hexdigest()
+    return default_cache_dir() / "index" / f"{key[:24]}.sqlite"
+
+
+def entry_record(entry: dict[str, Any], catalog: str) -> dict[str, Any]:
+    """The fields map/lookup report for an entry (status is added at answer time)."""
+    base_model = entry.get("base_model")
+    if base_model is None:
+        base_model = entry.get("civitai_base_model")
+    return {
+        "file": entry.get("file"),
+        "dest": entry.get("dest"),
+        "name": entry.get("name"),
+        "base_model": base_model,
+        "catalog": catalog,
+        "civitai_model_id": canonical_id(entry.get("civitai_model_id")),
+    }
+
+
+def _summary(catalog_dir: Path, docs: dict[str, Document | None],
+             errors: dict[str, str]) -> dict[str, Any]:
+    """Per catalog: version, date, entry count and whether the file exists; or its error."""
+    catalogs: dict[str, Any] = {}
+    for name in CATALOG_NAMES:
+        doc = docs.get(name)
+        if doc is None:
+            catalogs[name] = {"error": errors.get(name, "unreadable")}
+        elif not (catalog_dir / f"{name}.json").exists():
+            catalogs[name] = {"exists": False, "version": None, "date": None, "entries": 0}
+        else:
+            count = sum(1 for _ in entries(doc))
+            catalogs[name] = {"exists": True, "version": doc.get("version"),
+                              "date": doc.get("date"), "entries": count}
+    return catalogs
+
+
+def _rows(docs: dict[str, Document | None]) -> Iterator[tuple[str, str | None, str, Any, str]]:
+    seen: set[str] = set()
+    for name in CATALOG_NAMES:  # models first: after a promote cut in half, the entry
+        doc = docs.get(name)    # still shows in models.json, where promote finishes it
+        if doc is None:
+            continue
+        for _, entry in entries(doc):
+            vid = version_id_of(entry)
+            if vid is None or vid in seen:
+                continue
+            seen.add(vid)
+            record = entry_record(entry, name)
+            dest = record["dest"] if isinstance(record["dest"], str) else ""
+            yield vid, record["civitai_model_id"], dest, record["file"], json.dumps(
+                record, ensure_ascii=False, separators=(",", ":")
+            )
+
+
+def _write_index(conn: sqlite3.Connection, catalog_dir: Path, signature: str,
+                 docs: dict[str, Document | None], errors: dict[str, str]) -> None:
+    conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+    conn.executemany(
+        "INSERT INTO versions (vid, mid, dest, file, record) VALUES (?, ?, ?, ?, ?)", _rows(docs)
+    )
+    dests = [row[0] for row in conn.execute("SELECT DISTINCT dest FROM versions ORDER BY dest")]
+    conn.executemany(
+        "INSERT INTO meta VALUES (?, ?)",
+        [
+            ("signature", signature),
+            ("summary", json.dumps(_summary(catalog_dir, docs, errors))),
+            ("dests", json.dumps(dests)),
+        ],
+    )
+    conn.commit()
+
+
+def _build(catalog_dir: Path, signature: str, docs: dict[str, Document | None],
+           errors: dict[str, str]) -> sqlite3.Connection:
+    """Build a fresh index file and move it into place; in memory if the cache is unwritable."""
+    target = index_path(catalog_dir)
+    import tempfile  # deferred: only a rebuild needs it
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+    except OSError:
+        conn = sqlite3.connect(":memory:")
+        _write_index(conn, catalog_dir, signature, docs, errors)
+        return conn
+    try:
+        conn = sqlite3.connect(temp_name)
+        _write_index(conn, catalog_dir, signature, docs, errors)
+        conn.close()
+        os.replace(temp_name, target)
+        return sqlite3.connect(f"file:{target}?mode=ro", uri=True)
+    except (OSError, sqlite3.Error):
+        # e.g. Windows refuses to replace a file another process has open: answer from
+        # memory this time; the next process will try the cache again.
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        conn = sqlite3.connect(":memory:")
+        _write_index(conn, catalog_dir, signature, docs, errors)
+        return conn
+
+
+def rebuild_from_documents(catalog_dir: Path, docs: dict[str, Document]) -> None:
+    """After a write (inside the lock): index exactly what was just saved."""
+    _build(catalog_dir, catalog_signature(catalog_dir), dict(docs), {}).close()
+
+
+def _rebuild_from_files(catalog_dir: Path) -> sqlite3.Connection:
+    signature = catalog_signature(catalog_dir)  # taken before reading: a later write
+    docs: dict[str, Document | None] = {}       # changes it, so it is never stale-but-trusted
+    errors: dict[str, str] = {}
+    for name in CATALOG_NAMES:
+        try:
+            docs[name] = read_document(catalog_dir / f"{name}.json")
+        except CatalogCorruptError as exc:
+            docs[name] = None
+            errors[name] = exc.message
+    return _build(catalog_dir, signature, docs, errors)
+
+
+def _open_cached(catalog_dir: Path) -> sqlite3.Connection | None:
+    path = index_path(catalog_dir)
+    if not path.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        row = conn.execute("SELECT value FROM meta WHERE key = 'signature'").fetchone()
+    except sqlite3.Error:
+        return None
+    if row is None or row[0] != catalog_signature(catalog_dir):
+        conn.close()
+        return None
+    return conn
+
+
+class CatalogIndex:
+    """Read access to the index of one catalog folder."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        self.signature: str = meta["signature"]
+        self.summary: dict[str, Any] = json.loads(meta["summary"])
+        # distinct dest folders of indexed entries: their mtimes make up the map etag
+        self.dests: list[str] = json.loads(meta["dests"])
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def require_readable(self) -> None:
+        """Raise CatalogCorruptError if either catalog file could not be read."""
+        for name in CATALOG_NAMES:
+            error = self.summary[name].get("error")
+            if error:
+                raise CatalogCorruptError(error, catalog=name)
+
+    def records(self, version_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        wanted = list(dict.fromkeys(version_ids))
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(wanted), _MAX_PARAMS):
+            chunk = wanted[start : start + _MAX_PARAMS]
+            marks = ",".join("?" * len(chunk))
+            for vid, record in self._conn.execute(
+                f"SELECT vid, record FROM versions WHERE vid IN ({marks})", chunk
+            ):
+                found[vid] = json.loads(record)
+        return found
+
+    def versions_of_models(self, model_ids: Iterable[str]) -> dict[str, list[str]]:
+        result: dict[str, list[str]] = {mid: [] for mid in model_ids}
+        wanted = list(result)
+        for start in range(0, len(wanted), _MAX_PARAMS):
+            chunk = wanted[start : start + _MAX_PARAMS]
+            marks = ",".join("?" * len(chunk))
+            for mid, vid in self._conn.execute(
+                f"SELECT mid, vid FROM versions WHERE mid IN ({marks}) ORDER BY seq", chunk
+            ):
+                result[mid].append(vid)
+        return result
+
+    def rows_after(self, seq: int, limit: int) -> list[tuple[int, str, str]]:
+        """(seq, vid, record JSON) in catalog order, after position `seq`."""
+        return self._conn.execute(
+            "SELECT seq, vid, record FROM versions WHERE seq > ? ORDER BY seq LIMIT ?",
+            (seq, limit),
+        ).fetchall()
+
+
+def open_index(catalog_dir: Path) -> CatalogIndex:
+    """The index for `catalog_dir`, rebuilt first if either catalog file has changed."""
+    conn = _open_cached(catalog_dir) or _rebuild_from_files(catalog_dir)
+    return CatalogIndex(conn)

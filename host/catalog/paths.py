@@ -1,0 +1,88 @@
+"""Path safety: a file name is one safe component; a dest is a relative path of such components.
+
+Stdlib only. Checks are lexical and identical on every OS (a catalog moves between Windows
+and Linux), so a name Windows would refuse is refused everywhere. Symlinks inside the models
+folder are followed on purpose: people symlink model folders to other disks.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+MAX_NAME_BYTES = 255
+# Names Windows reserves for devices, with or without an extension ("CON.safetensors").
+_WINDOWS_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul"]
+    + [f"com{i}" for i in range(1, 10)]
+    + [f"lpt{i}" for i in range(1, 10)]
+    + ["com\u00b9", "com\u00b2", "com\u00b3", "lpt\u00b9", "lpt\u00b2", "lpt\u00b3"]
+)
+_FORBIDDEN_CHARS = frozenset('/\\:*?"<>|')
+
+
+def name_problem(name: object) -> str | None:
+    """Why `name` is not one safe path component, or None when it is."""
+    if not isinstance(name, str) or not name:
+        return "the name is empty"
+    if name in (".", ".."):
+        return "the name is a relative folder reference"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        return "the name contains a NUL or control character"
+    bad = sorted(set(name) & _FORBIDDEN_CHARS)
+    if bad:
+        return f"the name contains {''.join(bad)!r} (a path separator or a character Windows forbids)"
+    if name != name.rstrip(" ."):
+        return "the name ends with a space or a dot (Windows drops them)"
+    if name.split(".")[0].strip().lower() in _WINDOWS_RESERVED:
+        return "the name is reserved by Windows"
+    try:
+        encoded = name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the name is not valid Unicode"
+    if len(encoded) > MAX_NAME_BYTES:
+        return f"the name is {len(encoded)} bytes long (at most {MAX_NAME_BYTES})"
+    return None
+
+
+def dest_problem(dest: object) -> str | None:
+    """Why `dest` is not a safe relative folder ("" or "a/b/c"), or None when it is."""
+    if not isinstance(dest, str):
+        return "the folder is not a string"
+    if dest == "":
+        return None
+    if len(dest.encode("utf-8", "surrogatepass")) > 1024:
+        return "the folder path is too long"
+    for part in dest.split("/"):
+        problem = name_problem(part)
+        if problem:
+            return f"folder component {part!r}: {problem}"
+    return None
+
+
+def entry_path(models_dir: Path, dest: object, file: object) -> Path | None:
+    """Where an entry's file lives under `models_dir`, or None when dest or file is unsafe."""
+    if dest is None:
+        dest = ""
+    if name_problem(file) or dest_problem(dest):
+        return None
+    assert isinstance(dest, str) and isinstance(file, str)
+    return models_dir.joinpath(*dest.split("/"), file) if dest else models_dir / file
+
+
+def is_regular_file(path: Path | None) -> bool:
+    """True when `path` exists and is a regular file (following symlinks)."""
+    if path is None:
+        return False
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def file_status(models_dir: Path | None, dest: object, file: object) -> str:
+    """"present" when the entry's file is on disk, else "missing"."""
+    if models_dir is None:
+        return "missing"
+    return "present" if is_regular_file(entry_path(models_dir, dest, file)) else "missing"

@@ -1,0 +1,170 @@
+"""Catalog files on disk: read, one cross-process lock, atomic write with a backup.
+
+The only module that writes a catalog file. Crash safety: a change is written to a temp file
+in the same folder, fsynced, then atomically renamed over the old file, so at every instant
+the file is either the old or the new version. The previous version is kept as
+`<name>.bak`. Concurrency: one lock file per catalog folder (filelock: an OS lock the kernel
+drops when a process dies, so a crash never leaves a stale lock); a read-modify-write
+happens entirely inside it. Network calls never happen while holding it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from host.catalog.document import Document, bump, empty_document, shape_problem
+from host.errors import CatalogBusyError, CatalogCorruptError, CatalogWriteError
+
+LOCK_NAME = ".catalog-host.lock"
+# How long an operation waits for another host process to finish its write.
+LOCK_TIMEOUT_S = 15.0
+CATALOG_NAMES = ("models", "loras")
+
+
+def read_document(path: Path) -> Document:
+    """The parsed catalog; an empty one when the file does not exist.
+
+    Raises CatalogCorruptError when the file does not parse or is not of the catalog shape.
+    """
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return empty_document()
+    except OSError as exc:
+        raise CatalogCorruptError(f"cannot read {path.name}: {exc.strerror}", file=str(path)) from exc
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise CatalogCorruptError(
+            f"{path.name} is not valid JSON ({exc}); it was left untouched", file=str(path)
+        ) from exc
+    problem = shape_problem(data)
+    if problem:
+        raise CatalogCorruptError(
+            f"{path.name} is not a catalog ({problem}); it was left untouched", file=str(path)
+        )
+    assert isinstance(data, dict)
+    return data
+
+
+def serialize(doc: Document) -> bytes:
+    """UTF-8, 2-space indent, non-ASCII kept as is, trailing newline."""
+    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":  # directories cannot be opened for fsync on Windows
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def replace_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to a temp file beside `path`, fsync it, rename it over `path`."""
+    import tempfile  # deferred: reads never need it
+
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temp_name)
+        raise
+    _fsync_dir(path.parent)
+
+
+def write_document(path: Path, doc: Document) -> None:
+    """Save `doc` atomically, keeping the current file as `<name>.bak` first."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            previous = path.read_bytes()
+        except FileNotFoundError:
+            previous = None
+        if previous is not None:
+            replace_atomically(path.with_name(path.name + ".bak"), previous)
+        replace_atomically(path, serialize(doc))
+    except OSError as exc:
+        raise CatalogWriteError(
+            f"could not write {path.name}: {exc.strerror or exc}; the previous file is intact",
+            file=str(path),
+        ) from exc
+
+
+@contextmanager
+def catalog_lock(catalog_dir: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Hold the catalog folder's lock (one for both files)."""
+    import filelock  # deferred: only writes need it
+
+    try:
+        catalog_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CatalogWriteError(f"cannot create the catalog folder {catalog_dir}: {exc}") from exc
+    lock = filelock.FileLock(str(catalog_dir / LOCK_NAME), timeout=timeout)
+    try:
+        lock.acquire()
+    except filelock.Timeout as exc:
+        raise CatalogBusyError(
+            f"another catalog-host process kept the catalog locked for over {timeout:.0f} s"
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@dataclass
+class Transaction:
+    """Both catalogs, read inside the lock; `changed` names those to save, in that order."""
+
+    catalog_dir: Path
+    docs: dict[str, Document]
+    changed: list[str] = field(default_factory=list)
+
+    def path(self, name: str) -> Path:
+        return self.catalog_dir / f"{name}.json"
+
+    def mark_changed(self, name: str) -> None:
+        """Bump `name` (version + 1, date now) and queue it for saving."""
+        bump(self.docs[name])
+        if name not in self.changed:
+            self.changed.append(name)
+
+
+@contextmanager
+def transaction(catalog_dir: Path) -> Iterator[Transaction]:
+    """Lock, read both catalogs, let the caller edit, save what it marked changed.
+
+    Files are saved in the order they were marked, so a caller that must never lose an
+    entry (promote) marks the destination first. Nothing is saved if the body raises.
+    """
+    with catalog_lock(catalog_dir):
+        docs = {name: read_document(catalog_dir / f"{name}.json") for name in CATALOG_NAMES}
+        txn = Transaction(catalog_dir, docs)
+        yield txn
+        for name in txn.changed:
+            write_document(txn.path(name), txn.docs[name])
+        if txn.changed:
+            _refresh_index(catalog_dir, txn.docs)
+
+
+def _refresh_index(catalog_dir: Path, docs: dict[str, Any]) -> None:
+    # Rebuild the read index now, from documents already in memory, so the next cold
+    # lookup does not have to parse the catalog again. Still inside the lock, so the
+    # index matches the files just written.
+    from host.catalog import index
+
+    index.rebuild_from_documents(catalog_dir, docs)

@@ -1,0 +1,44 @@
+"""What `map`, `lookup` and `ping` report, from the index plus a live look at the disk.
+
+Stdlib only. Status is never cached: it is one stat() per entry asked about. The map etag
+covers the catalog files and the folders the entries live in (a download or a deletion
+changes its folder's mtime), so an unchanged etag is answered without a stat per entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from host.catalog.index import CatalogIndex
+from host.catalog.paths import dest_problem, file_status
+
+
+def with_status(record: dict[str, Any], models_dir: Path | None) -> dict[str, Any]:
+    record["status"] = file_status(models_dir, record.get("dest"), record.get("file"))
+    return record
+
+
+def _folder_state(models_dir: Path, dest: str) -> str:
+    if dest_problem(dest):
+        return "unsafe"
+    try:
+        st = os.stat(models_dir.joinpath(*dest.split("/")) if dest else models_dir)
+    except (OSError, ValueError):
+        return "absent"
+    return f"{st.st_mtime_ns}:{st.st_ino}"
+
+
+def map_etag(index: CatalogIndex, models_dir: Path | None) -> str:
+    """Changes when a catalog file changes or a file appears in / leaves an entry's folder."""
+    parts = [index.signature, str(models_dir)]
+    if models_dir is not None:
+        parts.extend(f"{dest}={_folder_state(models_dir, dest)}" for dest in index.dests)
+    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def listing_tag(index: CatalogIndex) -> str:
+    """Identifies the catalog contents a map cursor pages through."""
+    return hashlib.sha256(index.signature.encode("utf-8", "surrogatepass")).hexdigest()[:16]

@@ -1,0 +1,172 @@
+"""The CivitAI HTTP client: the only module that imports requests.
+
+One GET per `add`, with a timeout on every call, the API key only in the Authorization
+header to the configured CivitAI URL, retries for 429 and 5xx (honouring Retry-After) inside
+a total time budget that keeps the extension responsive, a cap on the body size, and every
+failure translated into a CivitaiError with a stable code.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from pydantic import ValidationError
+
+from host import __version__
+from host.civitai.models import ModelVersion
+from host.errors import (
+    CivitaiBadResponseError,
+    CivitaiHttpError,
+    CivitaiNotFoundError,
+    CivitaiUnreachableError,
+)
+
+CONNECT_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 15.0
+# Whole request, retries and waits included: the person is waiting on a click.
+TOTAL_BUDGET_S = 25.0
+MAX_ATTEMPTS = 4
+BACKOFF_S = (0.5, 1.5, 3.0)
+# Longest Retry-After we will honour; a longer one fails at once with the status.
+MAX_RETRY_AFTER_S = 10.0
+# A model-version payload is a few KiB to ~100 KiB; anything far larger is not one.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _short_error(body: bytes) -> str:
+    """CivitAI's {"error": "..."} message, if the body is that; else empty."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        return str(data["error"])[:200]
+    return ""
+
+
+class CivitaiClient:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._session = session or requests.Session()
+        self._sleep = sleep
+        self._clock = clock
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json", "User-Agent": f"catalog-host/{__version__}"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return headers
+
+    def _read_body(self, response: requests.Response, deadline: float) -> bytes:
+        """The body, refusing one over MAX_BODY_BYTES or one still dripping at the deadline."""
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(chunk_size=64 * 1024):
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise CivitaiBadResponseError(
+                    f"CivitAI sent over {MAX_BODY_BYTES // (1024 * 1024)} MiB; not a model version"
+                )
+            if self._clock() > deadline:
+                raise CivitaiUnreachableError("CivitAI answered too slowly (time budget exceeded)")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _get_once(self, url: str, deadline: float) -> tuple[int, dict[str, str], bytes]:
+        remaining = max(0.5, deadline - self._clock())
+        try:
+            with self._session.get(
+                url,
+                headers=self._headers(),
+                timeout=(min(CONNECT_TIMEOUT_S, remaining), min(READ_TIMEOUT_S, remaining)),
+                stream=True,
+                allow_redirects=False,
+            ) as response:
+                body = self._read_body(response, deadline)
+                return response.status_code, dict(response.headers), body
+        except requests.Timeout as exc:
+            raise CivitaiUnreachableError("CivitAI did not answer in time") from exc
+        except requests.ConnectionError as exc:
+            raise CivitaiUnreachableError(f"cannot reach CivitAI at {self.base_url}") from exc
+        except requests.RequestException as exc:
+            raise CivitaiUnreachableError(f"request to CivitAI failed: {type(exc).__name__}") from exc
+
+    def get_json(self, path: str) -> Any:
+        """GET `path`, retrying 429 / 5xx within the budget; the decoded JSON body."""
+        url = self.base_url + path
+        deadline = self._clock() + TOTAL_BUDGET_S
+        for attempt in range(MAX_ATTEMPTS):
+            status, headers, body = self._get_once(url, deadline)
+            if status == 200:
+                try:
+                    return json.loads(body)
+                except ValueError as exc:
+                    raise CivitaiBadResponseError("CivitAI answered 200 with a body that is not JSON") from exc
+            if status == 404:
+                detail = _short_error(body) or "not found"
+                raise CivitaiNotFoundError(
+                    f"CivitAI: {detail} (a version published minutes ago can be briefly missing;"
+                    " try again later)",
+                    status=404,
+                )
+            wait = None
+            if status in RETRY_STATUSES and attempt + 1 < MAX_ATTEMPTS:
+                wait = _retry_after(headers.get("Retry-After"))
+                wait = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)] if wait is None else wait
+                if wait > MAX_RETRY_AFTER_S or self._clock() + wait >= deadline:
+                    wait = None
+            if wait is None:
+                detail = _short_error(body)
+                raise CivitaiHttpError(
+                    f"CivitAI answered HTTP {status}" + (f": {detail}" if detail else ""),
+                    status=status,
+                )
+            self._sleep(wait)
+        raise AssertionError("unreachable: the last attempt always returns or raises")
+
+    def model_version(self, version_id: str) -> ModelVersion:
+        data = self.get_json(f"/api/v1/model-versions/{version_id}")
+        if not isinstance(data, dict):
+            raise CivitaiBadResponseError("CivitAI's answer is not a model-version object")
+        try:
+            version = ModelVersion.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise CivitaiBadResponseError(
+                f"CivitAI's model-version answer is malformed at {where!r}: {first['msg']}"
+            ) from exc
+        if str(version.id) != version_id:
+            raise CivitaiBadResponseError(
+                f"CivitAI answered with version {version.id} when asked for {version_id}"
+            )
+        return version

@@ -1,0 +1,121 @@
+"""Turn a CivitAI model version into a catalog entry (SPEC §5 add, step 4). No I/O.
+
+Decides the primary file, the category and dest (type table + diffusion-model routing),
+validates the file name, and composes the display name and the entry's fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from host.base_models import DIFFUSION_MODEL_FAMILIES, family_of
+from host.catalog.paths import name_problem
+from host.civitai.models import ModelVersion, VersionFile
+from host.civitai.routing import (
+    CATEGORY_NAMES,
+    DIFFUSION_FILE_TYPES,
+    DIFFUSION_ROUTE,
+    MODEL_FILE_TYPES,
+    TYPE_ROUTES,
+)
+from host.errors import NoFilesError, UnsafeFilenameError, UnsupportedTypeError
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    category_id: str
+    category_name: str
+    entry: dict[str, Any]
+
+    @property
+    def file(self) -> str:
+        return str(self.entry["file"])
+
+    @property
+    def dest(self) -> str:
+        return str(self.entry["dest"])
+
+
+def restriction(version: ModelVersion) -> str | None:
+    """Why the creator does not allow downloading, or None when downloads are allowed."""
+    usage = version.usage_control
+    if usage is None or usage == "Download":
+        return None
+    return f"This model is '{usage}' only — download not allowed by the creator"
+
+
+def primary_file(files: list[VersionFile]) -> VersionFile:
+    """`primary: true`; else the first model-type file; else the first (files are in DB order)."""
+    for file in files:
+        if file.primary:
+            return file
+    for file in files:
+        if file.type in MODEL_FILE_TYPES:
+            return file
+    return files[0]
+
+
+def route(model_type: str | None, base_model: str | None, file_type: str | None) -> tuple[str, str]:
+    """(category id, dest) for a version, or UnsupportedTypeError."""
+    if model_type not in TYPE_ROUTES:
+        raise UnsupportedTypeError(
+            f"CivitAI type {model_type!r} is not a model file ComfyUI loads from a known folder",
+            type=model_type,
+        )
+    category_dest = TYPE_ROUTES[model_type]
+    if model_type == "Checkpoint" and (
+        family_of(base_model) in DIFFUSION_MODEL_FAMILIES or file_type in DIFFUSION_FILE_TYPES
+    ):
+        return DIFFUSION_ROUTE
+    return category_dest
+
+
+def display_name(model_name: str, version_name: str, base_model: str, fp: str) -> str:
+    """"ModelName VersionName [BaseModel FP]", leaving out empty or redundant parts."""
+    words = [model_name.strip()]
+    version_name = version_name.strip()
+    if version_name and version_name.casefold() != words[0].casefold():
+        words.append(version_name)
+    bracket = " ".join(part for part in (base_model.strip(), fp.strip().upper()) if part)
+    if bracket:
+        words.append(f"[{bracket}]")
+    return " ".join(word for word in words if word)
+
+
+def build_entry(version: ModelVersion) -> NewEntry:
+    files = version.files or []
+    if not files:
+        archived = version.model is not None and version.model.mode == "Archived"
+        why = "it is archived" if archived else "it lists no files"
+        raise NoFilesError(f"version {version.id} cannot be added: {why}", version_id=version.id)
+    file = primary_file(files)
+    problem = name_problem(file.name)
+    if problem:
+        raise UnsafeFilenameError(f"refusing the file name {file.name!r}: {problem}")
+    assert file.name is not None
+    model = version.model
+    category_id, dest = route(model.type if model else None, version.base_model, file.type)
+    base_model = version.base_model or ""
+    fp = (file.metadata.fp if file.metadata else None) or ""
+    entry: dict[str, Any] = {
+        "name": display_name((model.name if model else None) or "", version.name or "", base_model, fp)
+        or file.name,
+        "file": file.name,
+        "dest": dest,
+        "source": "civitai",
+        "civitai_version_id": version.id,
+        "civitai_model_id": version.model_id,
+        "civitai_file_id": file.id,
+        "size_gb": round(file.size_kb * 1024 / 1e9, 3) if file.size_kb is not None else None,
+        "base_model": version.base_model,
+        "tags": [],
+    }
+    if version.trained_words:
+        entry["trigger_words"] = list(version.trained_words)
+    if version.stats and version.stats.download_count:
+        entry["downloads"] = version.stats.download_count
+    sha256 = (file.hashes or {}).get("SHA256")
+    if sha256:
+        entry["hash"] = sha256
+    return NewEntry(category_id, CATEGORY_NAMES[category_id], entry)

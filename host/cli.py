@@ -1,0 +1,102 @@
+"""Command line: serve native messages (what the browser runs), or one op for a person.
+
+`catalog-host` / `python -m host [chrome-extension://<id>/] [--parent-window=N]` serves frames
+on stdin/stdout until EOF. `catalog-host ping|map|lookup|add|promote|remove ...` runs one op
+and prints its JSON result; `install`, `uninstall` and `doctor` belong to host.installer.
+Kept free of heavy imports: this module runs in every cold host start.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+OP_COMMANDS = ("ping", "map", "lookup", "add", "promote", "remove")
+INSTALLER_COMMANDS = ("install", "uninstall", "doctor")
+USAGE = """\
+usage: catalog-host                              serve native messages on stdin/stdout
+       catalog-host ping
+       catalog-host map [--all]
+       catalog-host lookup VERSION_ID [VERSION_ID ...] [--model MODEL_ID ...]
+       catalog-host add VERSION_ID
+       catalog-host promote VERSION_ID
+       catalog-host remove FILE [--dest DEST]
+       catalog-host install|uninstall|doctor [...]   (see `catalog-host install --help`)
+"""
+
+
+def _serve(args: list[str]) -> int:
+    from host.context import Context
+    from host.server import serve
+
+    origin = next((a for a in args if a.startswith("chrome-extension://")), None)
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    if sys.platform == "win32":  # frames are binary: no CRLF translation
+        import msvcrt
+        import os
+
+        msvcrt.setmode(stdin.fileno(), os.O_BINARY)
+        msvcrt.setmode(stdout.fileno(), os.O_BINARY)
+    # From here on, a stray print() anywhere goes to stderr instead of corrupting the stream.
+    sys.stdout = sys.stderr
+    return serve(stdin, stdout, Context(origin=origin))
+
+
+def _op_request(command: str, args: list[str]) -> dict[str, Any]:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=f"catalog-host {command}")
+    if command in ("add", "promote"):
+        parser.add_argument("version_id")
+    elif command == "lookup":
+        parser.add_argument("version_ids", nargs="+")
+        parser.add_argument("--model", dest="model_ids", action="append")
+    elif command == "remove":
+        parser.add_argument("file")
+        parser.add_argument("--dest")
+    elif command == "map":
+        parser.add_argument("--all", action="store_true", help="follow every page")
+    parsed = vars(parser.parse_args(args))
+    request = {"op": command, **{k: v for k, v in parsed.items() if v is not None and k != "all"}}
+    if parsed.get("all"):
+        request["all"] = True
+    return request
+
+
+def _run_op(command: str, args: list[str]) -> int:
+    import json
+
+    from host.context import Context
+    from host.dispatch import handle_message
+
+    request = _op_request(command, args)
+    follow = request.pop("all", False)
+    context = Context()
+    while True:
+        reply = handle_message(json.dumps(request).encode(), context)
+        if not reply["ok"]:
+            print(json.dumps({"error": reply["error"]}, indent=2, ensure_ascii=False))
+            return 1
+        print(json.dumps(reply["result"], indent=2, ensure_ascii=False))
+        nxt = reply["result"].get("next")
+        if not (follow and nxt):
+            return 0
+        request["cursor"] = nxt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = args[0] if args else None
+    if command in OP_COMMANDS:
+        return _run_op(command, args[1:])
+    if command in INSTALLER_COMMANDS:
+        from host.installer.cli import main as installer_main
+
+        return int(installer_main(args))
+    if command in ("-h", "--help", "help"):
+        print(USAGE, end="")
+        return 0
+    if command is None or command.startswith(("chrome-extension://", "--parent-window")):
+        return _serve(args)
+    print(f"catalog-host: unknown command {command!r}\n{USAGE}", file=sys.stderr, end="")
+    return 2

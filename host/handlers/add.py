@@ -1,0 +1,65 @@
+"""`add`: fetch a version from CivitAI and append its entry to models.json (SPEC §5 add).
+
+The network call happens before the lock; the duplicate checks run again inside it, so many
+processes adding the same version at once leave exactly one entry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from host.catalog import document
+from host.catalog.index import open_index
+from host.catalog.store import CATALOG_NAMES, transaction
+from host.context import Context
+
+
+def _existing(docs: dict[str, Any], version_id: str) -> dict[str, Any] | None:
+    for name in CATALOG_NAMES:
+        found = document.find_by_version(docs[name], version_id)
+        if found:
+            return {"status": "already_exists", "file": found[1].get("file"), "catalog": name}
+    return None
+
+
+def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
+    settings = context.settings
+    version_id: str = params["version_id"]
+
+    index = open_index(settings.catalog_dir)  # cheap early answer without the network
+    try:
+        index.require_readable()
+        known = index.records([version_id]).get(version_id)
+    finally:
+        index.close()
+    if known is not None:
+        return {"status": "already_exists", "file": known["file"], "catalog": known["catalog"]}
+
+    from host.civitai.client import CivitaiClient
+    from host.civitai.entry import build_entry, restriction
+
+    version = CivitaiClient(settings.civitai_url, settings.civitai_api_key).model_version(version_id)
+    reason = restriction(version)
+    if reason:
+        return {"status": "restricted", "reason": reason}
+    new = build_entry(version)
+
+    with transaction(settings.catalog_dir) as txn:
+        existing = _existing(txn.docs, version_id)
+        if existing:
+            return existing
+        for name in CATALOG_NAMES:
+            if document.has_file(txn.docs[name], new.dest, new.file):
+                return {"status": "already_exists", "file": new.file, "catalog": name}
+        document.append_entry(txn.docs["models"], new.category_id, new.category_name, new.entry)
+        txn.mark_changed("models")
+    from host.log import get_logger
+
+    get_logger().info("added version %s as %s/%s", version_id, new.dest, new.file)
+    return {
+        "status": "added",
+        "file": new.file,
+        "name": new.entry["name"],
+        "category": new.category_id,
+        "dest": new.dest,
+    }

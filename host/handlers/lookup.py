@@ -1,0 +1,26 @@
+"""`lookup`: the map's data for the versions (and models) on one page — the extension's fast path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from host.catalog.index import open_index
+from host.catalog.views import with_status
+from host.context import Context
+
+
+def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
+    settings = context.settings
+    index = open_index(settings.catalog_dir)
+    try:
+        index.require_readable()
+        version_ids: list[str] = params["version_ids"]
+        found = index.records(version_ids)
+        by_model = index.versions_of_models(params.get("model_ids", []))
+    finally:
+        index.close()
+    by_version = {
+        vid: with_status(found[vid], settings.models_dir) if vid in found else None
+        for vid in version_ids
+    }
+    return {"by_version": by_version, "by_model": by_model}

@@ -1,0 +1,40 @@
+"""`ping`: who is answering, which folders it uses, and the catalogs' versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from host import HOST_NAME, PROTOCOL_VERSION, __version__
+from host.catalog.index import open_index
+from host.context import Context
+
+
+def _models_dir_report(context: Context) -> dict[str, Any]:
+    models_dir = context.settings.models_dir
+    if models_dir is None:
+        return {"models_dir": None, "models_dir_exists": False,
+                "models_dir_problem": "no models folder is configured (set models_dir); "
+                "every entry shows as missing"}
+    exists = models_dir.is_dir()
+    report: dict[str, Any] = {"models_dir": str(models_dir), "models_dir_exists": exists}
+    if not exists:
+        report["models_dir_problem"] = f"{models_dir} does not exist; every entry shows as missing"
+    return report
+
+
+def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
+    settings = context.settings
+    index = open_index(settings.catalog_dir)
+    try:
+        catalogs = index.summary
+    finally:
+        index.close()
+    return {
+        "host": "catalog-host",
+        "name": HOST_NAME,
+        "version": __version__,
+        "protocol": PROTOCOL_VERSION,
+        "catalog_dir": str(settings.catalog_dir),
+        **_models_dir_report(context),
+        "catalogs": catalogs,
+    }

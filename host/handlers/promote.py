@@ -1,0 +1,71 @@
+"""`promote`: move a LoRA entry from models.json to the style-LoRA catalog (loras.json).
+
+Both files are saved under one lock, loras.json first: a crash between the two writes leaves
+the entry in both (never in neither), and the next promote of that version removes the
+leftover from models.json.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from host.base_models import family_of
+from host.catalog import document
+from host.catalog.store import transaction
+from host.context import Context
+from host.errors import NotALoraError, NotFoundError
+
+# base-model family -> (category id, category name) in loras.json; anything else -> OTHER.
+LORA_CATEGORIES: dict[str, tuple[str, str]] = {
+    "wan": ("wan_loras", "WAN LoRAs"),
+    "flux": ("flux_loras", "Flux LoRAs"),
+    "sdxl": ("sdxl_loras", "SDXL / Pony / Illustrious LoRAs"),
+    "sd1": ("sd15_loras", "SD 1.5 LoRAs"),
+}
+OTHER_LORAS = ("other_loras", "Other LoRAs")
+
+
+def lora_category(entry: dict[str, Any]) -> tuple[str, str]:
+    base_model = entry.get("base_model")
+    if base_model is None:
+        base_model = entry.get("civitai_base_model")
+    family = family_of(base_model)
+    return LORA_CATEGORIES.get(family or "", OTHER_LORAS)
+
+
+def is_lora(entry: dict[str, Any]) -> bool:
+    dest = entry.get("dest")
+    return isinstance(dest, str) and (dest == "loras" or dest.startswith("loras/"))
+
+
+def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
+    version_id: str = params["version_id"]
+    with transaction(context.settings.catalog_dir) as txn:
+        models, loras = txn.docs["models"], txn.docs["loras"]
+        in_models = document.find_by_version(models, version_id)
+        in_loras = document.find_by_version(loras, version_id)
+        if in_models is None:
+            if in_loras is not None:
+                category, entry = in_loras
+                return {"status": "already_exists", "file": entry.get("file"),
+                        "category": category.get("id")}
+            raise NotFoundError(f"version {version_id} is not in models.json", version_id=version_id)
+        _, entry = in_models
+        if in_loras is not None:
+            # finish a promote that was cut between its two writes
+            document.remove_entries(models, [entry])
+            txn.mark_changed("models")
+            category_id = in_loras[0].get("id")
+        else:
+            if not is_lora(entry):
+                raise NotALoraError(
+                    f"version {version_id} is in {entry.get('dest')!r}, not a LoRA folder "
+                    "('loras' or below it)",
+                    version_id=version_id,
+                )
+            category_id, category_name = lora_category(entry)
+            document.append_entry(loras, category_id, category_name, entry)
+            txn.mark_changed("loras")  # destination first: never lose the entry
+            document.remove_entries(models, [entry])
+            txn.mark_changed("models")
+    return {"status": "promoted", "file": entry.get("file"), "category": category_id}

@@ -1,0 +1,51 @@
+"""`remove`: drop a catalog entry whose file is not on disk (never deletes any file)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from host.catalog import document
+from host.catalog.paths import dest_problem, entry_path, is_regular_file, name_problem
+from host.catalog.store import CATALOG_NAMES, transaction
+from host.context import Context
+from host.errors import (
+    AmbiguousError,
+    FileOnDiskError,
+    NotFoundError,
+    UnsafeFilenameError,
+    UnsafePathError,
+)
+
+
+def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
+    file: str = params["file"]
+    dest: str | None = params.get("dest")
+    problem = name_problem(file)
+    if problem:
+        raise UnsafeFilenameError(f"refusing the file name {file!r}: {problem}")
+    if dest is not None:
+        problem = dest_problem(dest)
+        if problem:
+            raise UnsafePathError(f"refusing the folder {dest!r}: {problem}")
+    models_dir = context.settings.models_dir
+
+    with transaction(context.settings.catalog_dir) as txn:
+        matches = {name: document.find_by_file(txn.docs[name], file, dest) for name in CATALOG_NAMES}
+        dests = sorted({entry.get("dest") or "" for found in matches.values() for entry in found})
+        if not dests:
+            where = f" in {dest!r}" if dest is not None else ""
+            raise NotFoundError(f"no catalog entry for {file!r}{where}", file=file)
+        if len(dests) > 1:
+            raise AmbiguousError(
+                f"{file!r} is in several folders; say which with 'dest'", file=file, dests=dests
+            )
+        the_dest = dests[0]
+        if models_dir is not None and is_regular_file(entry_path(models_dir, the_dest, file)):
+            raise FileOnDiskError(
+                f"{the_dest + '/' if the_dest else ''}{file} is on disk: delete the file first",
+                file=file, dest=the_dest,
+            )
+        catalog = next(name for name in CATALOG_NAMES if matches[name])
+        document.remove_entries(txn.docs[catalog], matches[catalog])
+        txn.mark_changed(catalog)
+    return {"status": "removed", "file": file, "dest": the_dest, "catalog": catalog}

@@ -1,0 +1,48 @@
+"""The native-messaging loop: read a frame, answer it, until the browser closes stdin.
+
+Streams are parameters, so tests drive the loop in-process with BytesIO. A complete frame
+always gets exactly one reply, in order. A broken stream (cut header or body, oversized
+length) gets one error reply if possible and a non-zero exit; EOF between frames exits 0
+at once (Chrome kills the host 2 s after closing stdin).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, BinaryIO
+
+from host.context import Context
+from host.dispatch import error_reply, handle_message
+from host.errors import HostError, ProtocolError, ReplyTooLargeError
+from host.framing import encode_message, read_frame, write_frame
+
+EXIT_OK = 0
+EXIT_BROKEN_STREAM = 2
+
+
+def send(stdout: BinaryIO, reply: dict[str, Any]) -> None:
+    try:
+        body = encode_message(reply)
+    except ReplyTooLargeError as exc:
+        try:
+            body = encode_message(error_reply(reply.get("id"), exc))
+        except ReplyTooLargeError:  # the echoed id itself is too big to send back
+            body = encode_message(error_reply(None, exc))
+    write_frame(stdout, body)
+
+
+def serve(stdin: BinaryIO, stdout: BinaryIO, context: Context) -> int:
+    """Serve until EOF; the process exit status."""
+    while True:
+        try:
+            body = read_frame(stdin)
+        except ProtocolError as exc:  # the stream cannot be trusted past this point
+            with contextlib.suppress(OSError, HostError):
+                send(stdout, error_reply(None, exc))
+            return EXIT_BROKEN_STREAM
+        if body is None:
+            return EXIT_OK
+        try:
+            send(stdout, handle_message(body, context))
+        except BrokenPipeError:  # the browser went away; nothing left to answer
+            return EXIT_OK
