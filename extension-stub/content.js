@@ -219,7 +219,7 @@
 
   const STYLE = `
     :host { all: initial; }
-    .panel { position: fixed; top: 12px; right: 12px; z-index: 2147483647; width: 380px;
+    .panel { position: fixed; top: 72px; right: 16px; z-index: 2147483647; width: 380px;
       max-height: calc(100vh - 24px); overflow: auto; box-sizing: border-box;
       font: 13px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328;
       background: #fff; border: 1px solid #d0d7de; border-radius: 10px;

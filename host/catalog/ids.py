@@ -16,6 +16,9 @@ def canonical_id(value: object) -> str | None:
     if isinstance(value, bool):  # bool is an int subclass: True is not version 1
         return None
     if isinstance(value, int):
+        # range first: str() of an int over 4300 digits raises ValueError
+        if not 0 < value < 10**MAX_ID_DIGITS:
+            return None
         text = str(value)
     elif isinstance(value, str):
         text = value

@@ -28,7 +28,8 @@ def name_problem(name: object) -> str | None:
         return "the name is empty"
     if name in (".", ".."):
         return "the name is a relative folder reference"
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+    # C0 controls, DEL and the C1 controls (U+0080..U+009F, e.g. U+009B, the 8-bit CSI)
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in name):
         return "the name contains a NUL or control character"
     bad = sorted(set(name) & _FORBIDDEN_CHARS)
     if bad:

@@ -88,7 +88,7 @@ def build_entry(version: ModelVersion) -> NewEntry:
     if not files:
         archived = version.model is not None and version.model.mode == "Archived"
         why = "it is archived" if archived else "it lists no files"
-        raise NoFilesError(f"version {version.id} cannot be added: {why}", version_id=version.id)
+        raise NoFilesError(f"version {version.id} cannot be added: {why}", version_id=str(version.id))
     file = primary_file(files)
     problem = name_problem(file.name)
     if problem:

@@ -70,7 +70,7 @@ class Browser:
             stderr=self._stderr,
             env=env,
             preexec_fn=wire_pipe,  # noqa: PLW1509 - single-threaded at this point for our use
-            pass_fds=(3, 4, child_in, child_out),
+            pass_fds=(3, 4),
             close_fds=True,
         )
         os.close(child_in)

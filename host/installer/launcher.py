@@ -1,0 +1,96 @@
+"""The program a manifest's `path` names: what the browser starts, once per message.
+
+POSIX: a two-line `/bin/sh` script in `<data dir>/bin/` that execs the installing Python with
+its absolute path. A browser started from the desktop has a minimal PATH (so no
+`#!/usr/bin/env python3`), and a `#!` line cannot hold a path with spaces (macOS's
+"Application Support"), hence sh; `exec` keeps one process, so EOF and signals reach the host and
+start-up costs one small exec. Windows: pip's own `Scripts\\catalog-host.exe` console launcher
+(it embeds the absolute interpreter path); Chrome's direct launch of hosts breaks `.bat` files.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+import host
+from host.installer.errors import InstallerError
+from host.installer.machine import Machine
+from host.settings import ENV_CONFIG
+
+LAUNCHER_NAME = "catalog-host"
+WINDOWS_EXE = "catalog-host.exe"
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """The Python the launcher runs and how that Python finds the `host` package."""
+
+    # Absolute but not resolved: a venv's python is a symlink, and resolving it leaves the venv.
+    python: str
+    # Where pip puts console scripts for this Python (Windows: catalog-host.exe).
+    scripts_dir: Path
+    # The folder holding `host/` when the package is not installed in this Python (running from
+    # a checkout); the launcher then puts it on PYTHONPATH.
+    package_parent: Path | None
+
+    @classmethod
+    def current(cls) -> Interpreter:
+        package_parent = Path(host.__file__).resolve().parent.parent
+        site_dirs = {Path(sysconfig.get_path(k)).resolve() for k in ("purelib", "platlib")}
+        return cls(
+            python=str(Path(sys.executable).absolute()),
+            scripts_dir=Path(sysconfig.get_path("scripts")),
+            package_parent=None if package_parent in site_dirs else package_parent,
+        )
+
+
+@dataclass(frozen=True)
+class Launcher:
+    path: Path
+    # The script to write; None when the launcher is an existing program we only point at.
+    content: bytes | None
+
+    @property
+    def owned(self) -> bool:
+        """Written by install (so removed by uninstall)."""
+        return self.content is not None
+
+
+def posix_script(interp: Interpreter, config_path: Path) -> bytes:
+    q = shlex.quote
+    lines = [
+        "#!/bin/sh",
+        "# catalog-host launcher, written by `catalog-host install`: browsers start this file.",
+        "# The config file install wrote, unless the environment names another one.",
+        f'if [ -z "${{{ENV_CONFIG}:-}}" ]; then',
+        f"  {ENV_CONFIG}={q(str(config_path))}",
+        f"  export {ENV_CONFIG}",
+        "fi",
+    ]
+    if interp.package_parent is None:
+        # -I: ignore PYTHON* variables and the user site of the desktop session.
+        lines.append(f'exec {q(interp.python)} -I -m host "$@"')
+    else:  # a development checkout: the package is found through PYTHONPATH
+        lines += [
+            f"PYTHONPATH={q(str(interp.package_parent))}",
+            "export PYTHONPATH",
+            f'exec {q(interp.python)} -s -m host "$@"',
+        ]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def plan_launcher(machine: Machine, interp: Interpreter) -> Launcher:
+    if machine.os == "windows":
+        exe = interp.scripts_dir / WINDOWS_EXE
+        if not exe.is_file():
+            raise InstallerError(
+                f"{exe} does not exist: the browser needs that .exe to start the host",
+                fix="install the package into this Python first (install\\install.ps1 does it)",
+            )
+        return Launcher(exe, None)
+    path = machine.data_dir / "bin" / LAUNCHER_NAME
+    return Launcher(path, posix_script(interp, machine.config_path))

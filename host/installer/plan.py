@@ -1,0 +1,240 @@
+"""Install and uninstall as plans: which targets, and the list of actions that gets them there.
+
+Nothing here touches the machine except to read (detection, the existing config file, which
+manifests are left); `host.installer.cli` prints a plan (dry run) or applies it. Install writes
+the config, then the launcher, then the manifests and keys, so that a manifest never names a
+launcher that is not there yet; uninstall removes in the reverse order.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from host.installer.actions import (
+    Action,
+    DeleteRegistryKey,
+    RemoveFile,
+    RemoveTree,
+    SetRegistryDefault,
+    WriteFile,
+)
+from host.installer.browsers import BY_KEY, Browser
+from host.installer.configfile import (
+    config_bytes,
+    effective_extension_ids,
+    merged_config,
+    read_existing,
+)
+from host.installer.errors import InstallerError
+from host.installer.launcher import LAUNCHER_NAME, Interpreter, Launcher, plan_launcher
+from host.installer.machine import Machine
+from host.installer.manifest import build_manifest, manifest_bytes
+from host.installer.targets import OsTargets, Target, merge_targets, targets_for
+
+# install.sh / install.ps1 drop this file into the venv they create: `uninstall --remove-venv`
+# deletes only a venv carrying it (never a development venv that merely runs the installer).
+VENV_MARKER = ".catalog-host-venv"
+ENV_VENV = "CATALOG_HOST_VENV"
+SANDBOX_NOTE = (
+    "{label} is installed as a {kind}: sandboxed browsers cannot start host programs such as "
+    "catalog-host, so the extension will not reach it there. Use a {label} installed from "
+    "the vendor's .deb/.rpm package (or another browser)."
+)
+
+
+@dataclass
+class Options:
+    extension_ids: list[str] = field(default_factory=list)
+    browsers: list[str] = field(default_factory=list)  # names, or ["all"]; [] = the default
+    system: bool = False
+    user_data_dir: Path | None = None
+    models_dir: Path | None = None
+    catalog_dir: Path | None = None
+    dry_run: bool = False
+    remove_venv: bool = False
+    check: bool = True
+
+
+@dataclass
+class Selection:
+    targets: list[Target]
+    notes: list[str]
+
+
+def _named_browsers(os_targets: OsTargets, names: list[str]) -> list[Browser]:
+    available = os_targets.browsers()
+    if "all" in names:
+        return available
+    chosen: list[Browser] = []
+    for name in names:
+        browser = BY_KEY.get(name.lower())
+        if browser is None or browser not in available:
+            choices = ", ".join(b.key for b in available)
+            raise InstallerError(f"unknown browser {name!r}", fix=f"use one of: {choices}, all")
+        if browser not in chosen:
+            chosen.append(browser)
+    return chosen
+
+
+def _sandbox_notes(os_targets: OsTargets, browsers: list[Browser]) -> list[str]:
+    notes = []
+    for browser in browsers:
+        for evidence in os_targets.detect(browser).sandboxed:
+            kind = evidence.split(" ", 1)[0]
+            notes.append(SANDBOX_NOTE.format(label=browser.label, kind=kind) + f" [{evidence}]")
+    return notes
+
+
+def select_targets(os_targets: OsTargets, options: Options, uninstall: bool) -> Selection:
+    """The places to write (or clear), and plain-words notes about what cannot work."""
+    if options.user_data_dir is not None:
+        if options.system:
+            raise InstallerError("--system and --user-data-dir cannot be combined")
+        target = os_targets.profile_target(options.user_data_dir)
+        ignoring = [b.label for b in _named_browsers(os_targets, options.browsers)
+                    if not b.follows_user_data_dir]
+        notes = [f"{label} ignores --user-data-dir for native messaging: it reads only its "
+                 "default folder" for label in ignoring]
+        return Selection([target], notes)
+    if options.browsers:
+        browsers = _named_browsers(os_targets, options.browsers)
+        notes = _sandbox_notes(os_targets, browsers)
+    elif uninstall or os_targets.os == "windows":
+        # Uninstall clears every place; on Windows the keys are per family and cost nothing.
+        browsers = os_targets.browsers()
+        notes = _sandbox_notes(os_targets, browsers) if not uninstall else []
+    else:
+        detections = {b.key: os_targets.detect(b) for b in os_targets.browsers()}
+        browsers = [b for b in os_targets.browsers() if detections[b.key].installed]
+        notes = _sandbox_notes(os_targets, [b for b in os_targets.browsers()
+                                            if detections[b.key].sandboxed])
+        if not browsers:
+            raise InstallerError(
+                "found no Chromium-family browser on this machine (no profile folder, no command)",
+                fix="name the browser(s): --browser chrome|chromium|edge|brave|vivaldi|opera|...|all",
+            )
+    targets: list[Target] = []
+    for browser in browsers:
+        targets += (os_targets.system_targets(browser) if options.system
+                    else os_targets.user_targets(browser))
+    if not targets:
+        names = ", ".join(b.label for b in browsers)
+        raise InstallerError(f"no {'system' if options.system else 'user'}-level location is "
+                             f"known for {names}", fix="leave out --system")
+    return Selection(merge_targets(targets), notes)
+
+
+@dataclass
+class InstallPlan:
+    actions: list[Action]
+    selection: Selection
+    launcher: Launcher
+    manifest: dict[str, Any]
+    extension_ids: list[str]
+    config_path: Path
+
+
+def install_plan(machine: Machine, options: Options, interp: Interpreter) -> InstallPlan:
+    os_targets = targets_for(machine)
+    selection = select_targets(os_targets, options, uninstall=False)
+    existing = read_existing(machine.config_path)
+    ids = effective_extension_ids(options.extension_ids, existing, machine.env)
+    config = merged_config(existing, ids, options.models_dir, options.catalog_dir)
+    launcher = plan_launcher(machine, interp)
+    manifest = build_manifest(str(launcher.path), ids)
+    content = manifest_bytes(manifest)
+
+    actions: list[Action] = [
+        WriteFile("config", machine.config_path, config_bytes(config), private=True)
+    ]
+    if launcher.content is not None:
+        actions.append(WriteFile("launcher", launcher.path, launcher.content, executable=True))
+    for target in selection.targets:
+        actions.append(WriteFile("manifest", target.manifest_path, content))
+        if target.registry_key and target.hive:
+            actions.append(SetRegistryDefault(machine.registry, target.hive, target.registry_key,
+                                              str(target.manifest_path)))
+    return InstallPlan(actions, selection, launcher, manifest, ids, machine.config_path)
+
+
+def registered_launcher(machine: Machine, target: Target) -> str | None:
+    """The `path` of the manifest registered at this target, if one is there and readable."""
+    manifest_path: Path | None = target.manifest_path
+    if target.registry_key and target.hive:
+        value = machine.registry.get_default(target.hive, target.registry_key)
+        manifest_path = Path(value) if value else None
+    if manifest_path is None:
+        return None
+    try:
+        data = json.loads(manifest_path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    path = data.get("path") if isinstance(data, dict) else None
+    return path if isinstance(path, str) else None
+
+
+def _all_known_targets(os_targets: OsTargets) -> list[Target]:
+    found: list[Target] = []
+    for browser in os_targets.browsers():
+        found += os_targets.user_targets(browser) + os_targets.system_targets(browser)
+    return merge_targets(found)
+
+
+def _venv_candidates(machine: Machine) -> list[Path]:
+    candidates = [machine.data_dir / "venv"]
+    if machine.env.get(ENV_VENV):
+        candidates.insert(0, Path(machine.env[ENV_VENV]))
+    if sys.prefix != sys.base_prefix:
+        candidates.insert(0, Path(sys.prefix))
+    unique: dict[str, Path] = {}
+    for path in candidates:
+        unique.setdefault(str(path.absolute()), path.absolute())
+    return list(unique.values())
+
+
+@dataclass
+class UninstallPlan:
+    actions: list[Action]
+    selection: Selection
+    kept: list[str]
+
+
+def uninstall_plan(machine: Machine, options: Options) -> UninstallPlan:
+    os_targets = targets_for(machine)
+    selection = select_targets(os_targets, options, uninstall=True)
+    actions: list[Action] = []
+    for target in selection.targets:
+        if target.registry_key and target.hive:
+            actions.append(DeleteRegistryKey(machine.registry, target.hive, target.registry_key))
+        actions.append(RemoveFile("manifest", target.manifest_path, target.prune_stop))
+
+    kept: list[str] = []
+    if machine.os != "windows":  # on Windows the launcher is the venv's own .exe
+        launcher = machine.data_dir / "bin" / LAUNCHER_NAME
+        leaving = {t.identity for t in selection.targets}
+        still_used = [t.where for t in _all_known_targets(os_targets)
+                      if t.identity not in leaving
+                      and registered_launcher(machine, t) == str(launcher)]
+        if still_used:
+            kept.append(f"launcher {launcher} (still registered at {', '.join(still_used)})")
+        else:
+            actions.append(RemoveFile("launcher", launcher, machine.data_dir))
+    if options.remove_venv:
+        marked = [p for p in _venv_candidates(machine) if (p / VENV_MARKER).is_file()]
+        running = Path(sys.prefix).absolute()
+        for venv in marked:
+            if machine.os == "windows" and venv == running:
+                # Windows cannot delete the python.exe that runs this very command.
+                kept.append(f"venv {venv} is in use by this command; once it has finished, "
+                            f"run: Remove-Item -Recurse -Force '{venv}'")
+            else:
+                actions.append(RemoveTree("virtual environment", venv))
+        if not marked:
+            kept.append("no venv removed: none of "
+                        + ", ".join(str(p) for p in _venv_candidates(machine))
+                        + " was created by install.sh / install.ps1")
+    return UninstallPlan(actions, selection, kept)

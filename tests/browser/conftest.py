@@ -1,0 +1,76 @@
+"""Fixtures for the end-to-end tests in a real headless Chromium (marker `browser`).
+
+One browser per test session (with its own user-data dir, the host installed into it by the
+project's installer, the extension stub loaded); each test gets it back with empty catalog
+and models folders. Without Chromium the tests skip, unless CATALOG_HOST_REQUIRE_BROWSER=1
+(CI sets it): then they fail, so a CI machine without a browser cannot pass silently.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.browser.harness import World, find_chromium
+from tests.support.fake_civitai import FakeCivitai
+
+
+def _require_browser() -> bool:
+    return os.environ.get("CATALOG_HOST_REQUIRE_BROWSER", "") == "1"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    binary = find_chromium()
+    if binary is None:
+        reason = (
+            "Chromium not found (looked for $CATALOG_HOST_CHROMIUM, /usr/lib/chromium/chromium and "
+            "an ELF `chromium` on PATH); install it with `apt-get install chromium`"
+        )
+        if _require_browser():
+            pytest.fail(f"CATALOG_HOST_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    return binary
+
+
+@pytest.fixture(scope="session")
+def fake_civitai() -> Iterator[FakeCivitai]:
+    with FakeCivitai() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def browser_world(
+    chromium: str, fake_civitai: FakeCivitai, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    world = World(tmp_path_factory.mktemp("browser"), chromium, fake_civitai.url)
+    world.install_host()
+    try:
+        world.start_browser()
+        yield world
+    finally:
+        world.stop_browser()
+    errors = world.browser_errors
+    assert not errors, f"errors in the fake-page handler: {errors}"
+
+
+@pytest.fixture
+def world(browser_world: World, fake_civitai: FakeCivitai) -> Iterator[World]:
+    """The session's browser, with empty catalogs, the host installed for the stub only."""
+    browser_world.reset()
+    fake_civitai.reset()
+    if not browser_world.install_is_default:  # a previous test changed it
+        browser_world.install_host()
+    yield browser_world
+    assert not fake_civitai.errors, fake_civitai.errors
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where a test saves its screenshots (kept in pytest's temp folder)."""
+    folder = tmp_path / "screenshots"
+    folder.mkdir()
+    return folder

@@ -1,0 +1,481 @@
+"""The world of a browser test: a headless Chromium with the extension stub, the host installed
+into its user-data dir by the project's installer, a fake CivitAI API and fake civitai.com pages.
+
+Everything lives in one temp folder: HOME and XDG_* (so neither the browser nor the host
+touches the real user's folders), the user-data dir, the catalog and models folders and the
+host's config. The browser gets a minimal environment built here (not the developer's: no
+stray CIVITAI_API_KEY), and passes it on to the host processes it starts.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.browser.chromium_cdp import Browser, CDPError, Session
+from tests.browser.fake_site import FakeSite, ModelPage
+
+REPO = Path(__file__).resolve().parents[2]
+STUB_DIR = REPO / "extension-stub"
+HOST_NAME = "com.civitai_catalog.host"
+STUB_ID = "jpiddlinckgdlidmojineffgcdpfoacg"
+OTHER_ID = "abcdefghijklmnopabcdefghijklmnop"  # a well-formed id that is not ours
+# Real browser binaries (Debian's /usr/bin/chromium is a wrapper script adding flags of its own).
+CHROMIUM_CANDIDATES = (
+    "/usr/lib/chromium/chromium",
+    "/usr/lib/chromium-browser/chromium-browser",
+    "/usr/lib64/chromium-browser/chromium-browser",
+)
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",  # required as root; harmless otherwise in a throw-away profile
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--window-size=1280,900",
+)
+WAIT_S = 10.0
+
+
+def extension_id_from_key(public_key_b64: str) -> str:
+    """Chrome's rule: first 32 hex digits of sha256(DER public key), 0-f mapped to a-p."""
+    digest = hashlib.sha256(base64.b64decode(public_key_b64)).hexdigest()[:32]
+    return "".join(chr(ord("a") + int(c, 16)) for c in digest)
+
+
+def _is_elf(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+def find_chromium() -> str | None:
+    """The Chromium binary to drive: $CATALOG_HOST_CHROMIUM, a known real binary, or an ELF
+    `chromium` on PATH (not a wrapper script, and never a snap: snaps cannot run hosts)."""
+    explicit = os.environ.get("CATALOG_HOST_CHROMIUM")
+    if explicit:
+        return explicit if os.access(explicit, os.X_OK) else None
+    for candidate in CHROMIUM_CANDIDATES:
+        if os.access(candidate, os.X_OK):
+            return candidate
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found and "/snap/" not in os.path.realpath(found) and _is_elf(os.path.realpath(found)):
+            return os.path.realpath(found)
+    return None
+
+
+# --- catalogs on disk ---------------------------------------------------------------------------
+
+
+def catalog_entry(version_id: int, model_id: int, file: str, dest: str, **extra: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "name": extra.pop("name", f"Model {model_id} v{version_id}"),
+        "file": file,
+        "dest": dest,
+        "source": "civitai",
+        "civitai_version_id": version_id,
+        "civitai_model_id": model_id,
+        "civitai_file_id": 10_000 + version_id,
+        "size_gb": 0.144,
+        "base_model": extra.pop("base_model", "SDXL 1.0"),
+        "tags": [],
+    }
+    entry.update(extra)
+    return entry
+
+
+def catalog_document(categories: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "date": "2026-01-01 12:00",
+        "categories": [
+            {"id": cid, "name": cid.replace("_", " ").title(), "models": models}
+            for cid, models in categories.items()
+        ],
+    }
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace the file (new inode, new mtime), as a real editor or the host would."""
+    temp = path.with_name(f".{path.name}.test-tmp")
+    temp.write_bytes(data)
+    os.replace(temp, path)
+
+
+# --- the world --------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    root: Path
+    chromium: str
+    civitai_url: str
+    user_data_dir: Path = field(init=False)
+    catalog_dir: Path = field(init=False)
+    models_dir: Path = field(init=False)
+    config_path: Path = field(init=False)
+    env: dict[str, str] = field(init=False)
+    site: FakeSite = field(default_factory=FakeSite)
+    browser: Browser | None = None
+    worker: Session | None = None
+    pages: list[PageView] = field(default_factory=list)
+    browser_errors: list[BaseException] = field(default_factory=list)
+    # False once a test changed the installation (uninstalled, other ids, edited config)
+    install_is_default: bool = False
+
+    def __post_init__(self) -> None:
+        home = self.root / "home"
+        self.user_data_dir = self.root / "user-data"
+        self.catalog_dir = self.root / "catalogs"
+        self.models_dir = self.root / "models"
+        self.config_path = self.root / "config" / "catalog-host.json"
+        for folder in (home, self.user_data_dir, self.catalog_dir, self.models_dir, self.config_path.parent):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_DATA_HOME": str(home / ".local" / "share"),
+            "XDG_CACHE_HOME": str(home / ".cache"),
+            "XDG_STATE_HOME": str(home / ".local" / "state"),
+            "TMPDIR": str(self.root),
+            # the host reads these when the browser starts it (environment > config file)
+            "CATALOG_HOST_CONFIG": str(self.config_path),
+            "CATALOG_HOST_CIVITAI_URL": self.civitai_url,
+        }
+
+    # --- installer (the project's own) ------------------------------------------------------
+
+    @property
+    def host_manifest(self) -> Path:
+        return self.user_data_dir / "NativeMessagingHosts" / f"{HOST_NAME}.json"
+
+    def installer(self, command: str, *args: str) -> subprocess.CompletedProcess[str]:
+        if not (REPO / "host" / "installer" / "cli.py").exists():  # TEMPORARY until the installer lands
+            return self._temporary_installer(command, *args)
+        argv = [sys.executable, "-m", "host", command, "--browser", "chromium",
+                "--user-data-dir", str(self.user_data_dir), *args]
+        done = subprocess.run(argv, cwd=REPO, env=self.env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, f"{' '.join(argv[2:])} failed:\n{done.stdout}\n{done.stderr}"
+        return done
+
+    def install_host(self, *extension_ids: str) -> subprocess.CompletedProcess[str]:
+        """Install for the given extension ids (default: the installer's default, the stub)."""
+        args = ["--catalog-dir", str(self.catalog_dir), "--models-dir", str(self.models_dir)]
+        for extension_id in extension_ids:
+            args += ["--extension-id", extension_id]
+        done = self.installer("install", *args)
+        self.install_is_default = not extension_ids
+        return done
+
+    def _temporary_installer(self, command: str, *args: str) -> subprocess.CompletedProcess[str]:
+        manifest = self.host_manifest
+        if command == "uninstall":
+            manifest.unlink(missing_ok=True)
+            return subprocess.CompletedProcess([], 0, "", "")
+        ids = [args[i + 1] for i, a in enumerate(args) if a == "--extension-id"] or [STUB_ID]
+        launcher = self.root / "launcher.sh"
+        launcher.write_text(f'#!/bin/sh\nexec {sys.executable} -m host "$@"\n')
+        launcher.chmod(0o755)
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        manifest.write_text(json.dumps({
+            "name": HOST_NAME, "description": "x", "path": str(launcher), "type": "stdio",
+            "allowed_origins": [f"chrome-extension://{i}/" for i in ids]}))
+        self.config_path.write_text(json.dumps({
+            "catalog_dir": str(self.catalog_dir), "models_dir": str(self.models_dir), "extension_ids": ids}))
+        return subprocess.CompletedProcess([], 0, "", "")
+
+    def uninstall_host(self) -> subprocess.CompletedProcess[str]:
+        self.install_is_default = False
+        return self.installer("uninstall")
+
+    def edit_config(self, **changes: Any) -> None:
+        """Change keys of the host's config file (as a person editing it would)."""
+        config = json.loads(self.config_path.read_text("utf-8"))
+        config.update(changes)
+        write_atomically(self.config_path, json.dumps(config, indent=2).encode())
+        self.install_is_default = False
+
+    # --- the browser ------------------------------------------------------------------------
+
+    def start_browser(self) -> None:
+        args = [
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={self.user_data_dir}",
+            f"--load-extension={STUB_DIR}",
+            f"--disable-extensions-except={STUB_DIR}",
+            "about:blank",
+        ]
+        self.browser = Browser(self.chromium, args, self.env, self.root / "chromium.log")
+        self.site.install(self.browser)
+        target = self.browser.wait_target(
+            lambda t: t["type"] == "service_worker" and t["url"].startswith(f"chrome-extension://{STUB_ID}/"),
+            timeout=20,
+        )
+        self.worker = self.browser.attach(target["targetId"])
+        # the target appears before the script has run: wait for its API
+        self.worker.wait_for("typeof globalThis.catalogHost === 'object'", what="the service worker's API")
+
+    def stop_browser(self) -> None:
+        if self.browser is not None:
+            self.browser.close()
+            self.browser_errors.extend(self.browser.handler_errors)
+            self.browser = None
+
+    def reset(self) -> None:
+        """Between tests: empty catalog and models folders, a fresh port, no pages open."""
+        for page in self.pages:
+            page.close()
+        self.pages.clear()
+        self.site.clear()
+        self.sw("catalogHost.port.close(), chrome.storage.session.clear()")
+        for folder in (self.catalog_dir, self.models_dir):
+            shutil.rmtree(folder)
+            folder.mkdir()
+
+    def sw(self, expression: str, timeout: float = 30.0) -> Any:
+        assert self.worker is not None
+        return self.worker.evaluate(expression, timeout=timeout)
+
+    def host_request(self, op: str, params: dict[str, Any] | None = None, channel: str = "auto") -> Any:
+        call = f"catalogHost.request({json.dumps(op)}, {json.dumps(params or {})}, {{channel: {json.dumps(channel)}}})"
+        return self.sw(call)
+
+    # --- catalog and models on disk ---------------------------------------------------------
+
+    def write_catalog(self, name: str, categories: dict[str, list[dict[str, Any]]]) -> None:
+        data = json.dumps(catalog_document(categories), indent=2, ensure_ascii=False) + "\n"
+        write_atomically(self.catalog_dir / f"{name}.json", data.encode("utf-8"))
+
+    def read_catalog(self, name: str) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.catalog_dir / f"{name}.json").read_text("utf-8"))
+        return data
+
+    def catalog_version_ids(self, name: str) -> set[int]:
+        path = self.catalog_dir / f"{name}.json"
+        if not path.exists():
+            return set()
+        return {
+            int(entry["civitai_version_id"])
+            for category in self.read_catalog(name)["categories"]
+            for entry in category["models"]
+            if "civitai_version_id" in entry
+        }
+
+    def put_model_file(self, dest: str, file: str) -> Path:
+        path = self.models_dir.joinpath(*dest.split("/"), file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"not really weights")
+        return path
+
+    # --- pages ------------------------------------------------------------------------------
+
+    def open_model_page(self, page: ModelPage, version_id: int | None = None) -> PageView:
+        assert self.browser is not None
+        url = self.site.put(page)
+        if version_id is not None:
+            url += f"?modelVersionId={version_id}"
+        session = self.browser.new_page()
+        view = PageView(session)
+        self.pages.append(view)
+        session.navigate(url)
+        view.find_content_world()
+        view.wait_lookups(1)
+        return view
+
+    def open_popup(self) -> PopupView:
+        assert self.browser is not None
+        session = self.browser.new_page()
+        view = PopupView(session)
+        self.pages.append(view)  # type: ignore[arg-type]
+        session.navigate(f"chrome-extension://{STUB_ID}/popup.html")
+        view.wait_checked(1)
+        return view
+
+    # --- host processes ---------------------------------------------------------------------
+
+    def host_pids(self) -> list[int]:
+        """Host processes started by our browser for our extension (found in /proc)."""
+        assert self.browser is not None
+        origin = f"chrome-extension://{STUB_ID}/".encode()
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+                if origin not in argv or not self._descends_from_browser(int(entry.name)):
+                    continue
+            except OSError:
+                continue
+            pids.append(int(entry.name))
+        return pids
+
+    def _descends_from_browser(self, pid: int) -> bool:
+        assert self.browser is not None
+        for _ in range(8):
+            status = Path(f"/proc/{pid}/status").read_text()
+            ppid = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+            if ppid == self.browser.process.pid:
+                return True
+            if ppid <= 1:
+                return False
+            pid = ppid
+        return False
+
+    def kill_host(self) -> int:
+        """Kill the one running host process (a crash, as the browser sees it)."""
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            pids = self.host_pids()
+            if len(pids) == 1:
+                break
+            assert time.monotonic() < deadline, f"expected one host process, found {pids}"
+            time.sleep(0.05)
+        os.kill(pids[0], signal.SIGKILL)
+        return pids[0]
+
+
+class PageView:
+    """A civitai.com tab; reads the closed panel through the content script's own world."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.context_id: int | None = None
+
+    def find_content_world(self) -> None:
+        """The execution context Chrome created for our content script in this page."""
+        def is_ours(params: dict[str, Any]) -> bool:
+            context = params["context"]
+            return (
+                context.get("auxData", {}).get("type") == "isolated"
+                and context.get("origin") == f"chrome-extension://{STUB_ID}"
+            )
+
+        self.context_id = self.session.wait_event("Runtime.executionContextCreated", is_ours)["context"]["id"]
+        self.session.wait_for("!!globalThis.__catalogStub", context_id=self.context_id, what="the content script")
+
+    def js(self, expression: str) -> Any:
+        return self.session.evaluate(expression, context_id=self.context_id)
+
+    def main_world(self, expression: str) -> Any:
+        return self.session.evaluate(expression)
+
+    def lookups(self) -> int:
+        return int(self.js("__catalogStub.state.lookups"))
+
+    def wait_lookups(self, count: int) -> None:
+        self.session.wait_for(
+            f"__catalogStub.state.lookups >= {count} && __catalogStub.state.busy.size === 0",
+            context_id=self.context_id,
+            what=f"{count} lookup answer(s) in the page",
+        )
+
+    def rows(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self.js(
+            """(() => {
+              const root = __catalogStub.root();
+              if (!root) return [];
+              return [...root.querySelectorAll('.row')].map((row) => ({
+                id: Number(row.dataset.versionId),
+                name: row.querySelector('.name').textContent,
+                meta: row.querySelector('.meta').textContent,
+                badge: row.querySelector('.badge').textContent,
+                state: row.querySelector('.badge').dataset.state,
+                actions: [...row.querySelectorAll('button[data-action]')].map((b) => b.dataset.action),
+                message: row.querySelector('[data-role=message]')?.textContent ?? null,
+                current: row.classList.contains('current'),
+              }));
+            })()"""
+        )
+        return rows
+
+    def badges(self) -> dict[int, str]:
+        return {row["id"]: row["badge"] for row in self.rows()}
+
+    def notice(self) -> str | None:
+        notice: str | None = self.js("__catalogStub.root()?.querySelector('[data-role=notice]')?.textContent ?? null")
+        return notice
+
+    def panel_html_elements(self) -> list[str]:
+        """Tag names of every element inside the panel (to prove no page text became HTML)."""
+        tags: list[str] = self.js("[...__catalogStub.root().querySelectorAll('*')].map((e) => e.localName)")
+        return tags
+
+    def click(self, version_id: int, action: str) -> None:
+        """Click a row's button with real mouse events, then wait for the refreshed badges."""
+        before = self.lookups()
+        box = self.js(
+            f"""(() => {{
+              const b = __catalogStub.root().querySelector('.row[data-version-id="{version_id}"] button[data-action="{action}"]');
+              if (!b) return null;
+              b.scrollIntoView({{block: 'center'}});
+              const r = b.getBoundingClientRect();
+              return {{x: r.left + r.width / 2, y: r.top + r.height / 2}};
+            }})()"""
+        )
+        assert box, f"no {action!r} button for version {version_id}: {self.rows()}"
+        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+            self.session.send(
+                "Input.dispatchMouseEvent",
+                {"type": kind, "x": box["x"], "y": box["y"], "button": "left", "clickCount": 1},
+            )
+        self.wait_lookups(before + 1)
+
+    def screenshot(self, path: Path) -> Path:
+        return self.session.screenshot(path)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+class PopupView:
+    """The extension's popup, opened as a tab (what a person sees when clicking the icon)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def wait_checked(self, count: int) -> None:
+        self.session.wait_for(
+            f"Number(document.body?.dataset.checked || 0) >= {count}", what="the popup's ping"
+        )
+
+    def text(self, element_id: str) -> str:
+        value: str = self.session.evaluate(f"document.getElementById({json.dumps(element_id)}).textContent")
+        return value
+
+    def visible(self, element_id: str) -> bool:
+        return not self.session.evaluate(f"document.getElementById({json.dumps(element_id)}).hidden")
+
+    def state(self) -> str:
+        value: str = self.session.evaluate("document.getElementById('state').dataset.state")
+        return value
+
+    def recheck(self) -> None:
+        done = int(self.session.evaluate("Number(document.body.dataset.checked)"))
+        self.session.evaluate("document.getElementById('recheck').click()")
+        self.wait_checked(done + 1)
+
+    def close(self) -> None:
+        try:
+            self.session.close()
+        except CDPError:
+            pass

@@ -1,0 +1,193 @@
+"""The content script on (fake) civitai.com model pages: badges, Add / Promote / Remove, and
+untrusted text kept as text. Clicks are real mouse events on the panel's buttons."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.fake_site import ModelPage, Version
+from tests.browser.harness import World, catalog_entry
+from tests.support.fake_civitai import FakeCivitai, load_fixture
+
+pytestmark = pytest.mark.browser
+
+MODEL = 5001
+V_NEW, V_MID, V_OLD = 6003, 6002, 6001
+WATERCOLOR = ModelPage(
+    MODEL,
+    "Watercolor Dreams XL",
+    [Version(V_NEW, "v3.0 (SDXL)"), Version(V_MID, "v2.0"), Version(V_OLD, "v1.0", "SD 1.5")],
+)
+
+
+def lora_payload(version_id: int, model_id: int, file: str, **changes: Any) -> dict[str, Any]:
+    """A CivitAI model-version answer for a LoRA (from the recorded SDXL LoRA fixture)."""
+    payload = load_fixture("sdxl_lora")
+    payload.update(id=version_id, modelId=model_id, **changes)
+    payload["files"][0]["name"] = file
+    return payload
+
+
+def keep_screenshot(path: Path) -> None:
+    """Also copy a screenshot to $CATALOG_HOST_SCREENSHOTS (e.g. a CI artifact folder)."""
+    target = os.environ.get("CATALOG_HOST_SCREENSHOTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(target) / path.name)
+
+
+def test_a_model_page_with_three_versions_shows_a_badge_for_each(world: World, shots: Path) -> None:
+    # v1.0: promoted to the style-LoRA catalog and downloaded; v2.0: in models.json, not on disk
+    world.write_catalog("loras", {"sd15_loras": [
+        catalog_entry(V_OLD, MODEL, "watercolor_v1.safetensors", "loras", base_model="SD 1.5"),
+    ]})
+    world.write_catalog("models", {"loras": [
+        catalog_entry(V_MID, MODEL, "watercolor_v2.safetensors", "loras/styles"),
+    ]})
+    world.put_model_file("loras", "watercolor_v1.safetensors")
+
+    page = world.open_model_page(WATERCOLOR, version_id=V_MID)
+    rows = {row["id"]: row for row in page.rows()}
+    assert list(rows) == [V_NEW, V_MID, V_OLD]  # the page's order
+    assert rows[V_OLD]["badge"] == "Downloaded"
+    assert rows[V_MID]["badge"] == "In catalog"
+    assert rows[V_NEW]["badge"] == "Other version in catalog"
+    # Promote only for LoRAs still in models.json; Remove only for entries not on disk
+    assert rows[V_OLD]["actions"] == []
+    assert rows[V_MID]["actions"] == ["promote", "remove"]
+    assert rows[V_NEW]["actions"] == ["add"]
+    assert rows[V_MID]["current"] and not rows[V_NEW]["current"]
+    assert rows[V_NEW]["name"] == "v3.0 (SDXL)"
+    assert "loras/styles/watercolor_v2.safetensors" in rows[V_MID]["meta"]
+    keep_screenshot(page.screenshot(shots / "model-page-badges.png"))
+
+    # a model none of whose versions is in the catalog
+    other = world.open_model_page(ModelPage(5002, "Paper Cut Style", [Version(7001, "v1"), Version(7002, "v2")]))
+    assert other.badges() == {7001: "Not in catalog", 7002: "Not in catalog"}
+    assert [row["actions"] for row in other.rows()] == [["add"], ["add"]]
+
+
+def test_add_promote_and_remove_from_the_page(world: World, fake_civitai: FakeCivitai, shots: Path) -> None:
+    fake_civitai.add_version(lora_payload(V_NEW, MODEL, "watercolor_v3.safetensors"))
+    world.write_catalog("loras", {"sd15_loras": [
+        catalog_entry(V_OLD, MODEL, "watercolor_v1.safetensors", "loras", base_model="SD 1.5"),
+    ]})
+    world.write_catalog("models", {"loras": [catalog_entry(V_MID, MODEL, "watercolor_v2.safetensors", "loras")]})
+    world.put_model_file("loras", "watercolor_v1.safetensors")
+    page = world.open_model_page(WATERCOLOR)
+
+    # Add: CivitAI's metadata becomes an entry in models.json
+    page.click(V_NEW, "add")
+    assert world.catalog_version_ids("models") == {V_MID, V_NEW}
+    added = next(
+        e for c in world.read_catalog("models")["categories"] for e in c["models"]
+        if e.get("civitai_version_id") == V_NEW
+    )
+    assert (added["dest"], added["file"], added["civitai_model_id"]) == ("loras", "watercolor_v3.safetensors", MODEL)
+    row = {r["id"]: r for r in page.rows()}[V_NEW]
+    assert row["badge"] == "In catalog"
+    assert row["actions"] == ["promote", "remove"]
+    assert row["message"].startswith("Added ")
+    assert len(fake_civitai.requests_for(V_NEW)) == 1
+
+    # Promote: moved from models.json to the style-LoRA catalog, by base model
+    page.click(V_NEW, "promote")
+    assert world.catalog_version_ids("models") == {V_MID}
+    assert world.catalog_version_ids("loras") == {V_OLD, V_NEW}
+    sdxl = next(c for c in world.read_catalog("loras")["categories"] if c["id"] == "sdxl_loras")
+    assert [e["civitai_version_id"] for e in sdxl["models"]] == [V_NEW]
+    row = {r["id"]: r for r in page.rows()}[V_NEW]
+    assert row["badge"] == "In catalog"
+    assert row["actions"] == ["remove"]  # no Promote once it is in loras.json
+    assert row["message"].startswith("Promoted watercolor_v3.safetensors")
+
+    # Remove: the entry goes, the badge falls back to "other version"
+    page.click(V_MID, "remove")
+    assert world.catalog_version_ids("models") == set()
+    row = {r["id"]: r for r in page.rows()}[V_MID]
+    assert row["badge"] == "Other version in catalog"
+    assert row["actions"] == ["add"]
+    assert row["message"] == "Removed watercolor_v2.safetensors from models.json"
+
+    page.click(V_NEW, "remove")
+    assert world.catalog_version_ids("loras") == {V_OLD}
+    assert page.badges() == {V_NEW: "Other version in catalog", V_MID: "Other version in catalog", V_OLD: "Downloaded"}
+    assert world.read_catalog("loras")["version"] == 3  # promote and remove each bumped it
+    page.screenshot(shots / "after-actions.png")
+
+
+def test_add_refused_or_failing_explains_why_and_changes_nothing(world: World, fake_civitai: FakeCivitai) -> None:
+    generation_only = load_fixture("usage_generation")  # usageControl "Generation"
+    generation_only.update(id=8101, modelId=8100)
+    fake_civitai.add_version(generation_only)
+    page = world.open_model_page(ModelPage(8100, "Studio Portrait Pro", [Version(8101, "v1"), Version(8102, "v2")]))
+
+    page.click(8101, "add")
+    row = {r["id"]: r for r in page.rows()}[8101]
+    assert row["badge"] == "Not in catalog"
+    assert row["message"].startswith("Not added: ")
+    assert "Generation" in row["message"]
+
+    page.click(8102, "add")  # the fake answers 404 "Model not found" for unknown versions
+    row = {r["id"]: r for r in page.rows()}[8102]
+    assert row["badge"] == "Not in catalog"
+    assert row["message"].startswith("CivitAI does not know this version")
+    assert not (world.catalog_dir / "models.json").exists()
+
+
+def test_text_from_the_page_and_from_civitai_stays_text(world: World, fake_civitai: FakeCivitai) -> None:
+    hostile_name = '<img src=x onerror="window.__pwned = 1">v<b>2</b>'
+    payload = lora_payload(9202, 9200, "hostile.safetensors")
+    payload["model"]["name"] = '<script>window.__pwned = 2</script>Evil'
+    fake_civitai.add_version(payload)
+    page = world.open_model_page(ModelPage(9200, "<i>Evil</i> model", [Version(9201, hostile_name), Version(9202, "v3")]))
+
+    page.click(9202, "add")
+    rows = {r["id"]: r for r in page.rows()}
+    assert rows[9201]["name"] == hostile_name
+    assert '<script>window.__pwned = 2</script>Evil' in rows[9202]["message"]
+    assert set(page.panel_html_elements()) <= {"style", "div", "header", "span", "button"}
+    assert page.main_world("window.__pwned === undefined") is True
+    assert page.js("window.__pwned === undefined") is True
+
+
+def test_versions_from_links_only_and_in_app_navigation(world: World) -> None:
+    world.write_catalog("models", {"loras": [catalog_entry(V_MID, MODEL, "watercolor_v2.safetensors", "loras")]})
+    links_only = ModelPage(
+        7300, "Links Only", [Version(7301, "first"), Version(7302, "second"), Version(7303, "third")],
+        next_data=False,
+    )
+    page = world.open_model_page(links_only)
+    assert page.badges() == {7301: "Not in catalog", 7302: "Not in catalog", 7303: "Not in catalog"}
+    assert [r["name"] for r in page.rows()] == ["first", "second", "third"]
+
+    # the site is a single-page app: go to another model without a page load
+    lookups = page.lookups()
+    page.main_world(
+        f"""(() => {{
+          history.pushState({{}}, '', '/models/{MODEL}?modelVersionId={V_MID}');
+          const nav = document.querySelector('nav.versions');
+          nav.replaceChildren();
+          for (const [id, name] of [[{V_NEW}, 'v3.0'], [{V_MID}, 'v2.0'], [{V_OLD}, 'v1.0']]) {{
+            const a = document.createElement('a');
+            a.href = '/models/{MODEL}?modelVersionId=' + id;
+            a.textContent = name;
+            nav.append(a);
+          }}
+          // a link to some other model on the same page is not one of this page's versions
+          const other = document.createElement('a');
+          other.href = '/models/1234?modelVersionId=4321';
+          other.textContent = 'Suggested: another model';
+          document.body.append(other);
+        }})()"""
+    )
+    page.wait_lookups(lookups + 1)
+    rows = page.rows()
+    assert [r["id"] for r in rows] == [V_NEW, V_MID, V_OLD]
+    assert page.badges() == {V_NEW: "Other version in catalog", V_MID: "In catalog", V_OLD: "Other version in catalog"}
+    assert [r["current"] for r in rows] == [False, True, False]

@@ -1,0 +1,102 @@
+"""The catalog store: shape checks, atomic save with backup, version bump, lock."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from host.catalog import document
+from host.catalog.store import read_document, serialize, transaction, write_document
+from host.errors import CatalogCorruptError
+from tests.support.catalogs import studio_catalogs, write_json
+
+
+def test_missing_file_is_an_empty_catalog(tmp_path):
+    doc = read_document(tmp_path / "models.json")
+    assert doc["categories"] == [] and doc["version"] == 0
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"{not json",
+        b"\xff\xfe garbage",
+        b"[]",
+        b'"text"',
+        b'{"version": 1}',
+        b'{"version": "1", "categories": []}',
+        b'{"version": true, "categories": []}',
+        b'{"categories": {}}',
+        b'{"categories": [1]}',
+        b'{"categories": [{"id": "x", "models": {}}]}',
+        b'{"categories": [{"id": "x", "models": ["entry"]}]}',
+        b'{"date": 5, "categories": []}',
+    ],
+)
+def test_not_a_catalog_is_corrupt(tmp_path, raw):
+    path = tmp_path / "models.json"
+    path.write_bytes(raw)
+    with pytest.raises(CatalogCorruptError) as info:
+        read_document(path)
+    assert "models.json" in info.value.message
+    assert info.value.code == "catalog_corrupt"
+
+
+def test_write_keeps_every_key_order_and_non_ascii(tmp_path):
+    models, _ = studio_catalogs()
+    path = tmp_path / "models.json"
+    original = write_json(path, models)
+    doc = read_document(path)
+    write_document(path, doc)
+    assert path.read_bytes() == original  # an unchanged document round-trips byte for byte
+    text = path.read_text("utf-8")
+    assert "日本語モデル ✨" in text and "\\u" not in text
+    assert text.startswith('{\n  "version": 41,')
+
+
+def test_write_keeps_previous_version_as_backup(tmp_path):
+    path = tmp_path / "models.json"
+    first = write_json(path, {"version": 1, "date": "2026-01-01 00:00", "categories": []})
+    write_document(path, {"version": 2, "date": "2026-01-02 00:00", "categories": []})
+    assert (tmp_path / "models.json.bak").read_bytes() == first
+    assert json.loads(path.read_text())["version"] == 2
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_transaction_bumps_version_and_date_and_saves_only_changed(tmp_path):
+    models, loras = studio_catalogs()
+    write_json(tmp_path / "models.json", models)
+    loras_bytes = write_json(tmp_path / "loras.json", loras)
+    with transaction(tmp_path) as txn:
+        document.append_entry(txn.docs["models"], "vae", "VAE", {"name": "v", "file": "v.pt", "dest": "vae"})
+        txn.mark_changed("models")
+    saved = json.loads((tmp_path / "models.json").read_text())
+    assert saved["version"] == 42
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", saved["date"])
+    assert saved["categories"][-1] == {"id": "vae", "name": "VAE",
+                                       "models": [{"name": "v", "file": "v.pt", "dest": "vae"}]}
+    assert (tmp_path / "loras.json").read_bytes() == loras_bytes
+
+
+def test_transaction_saves_nothing_when_the_body_fails(tmp_path):
+    models, _ = studio_catalogs()
+    before = write_json(tmp_path / "models.json", models)
+    with pytest.raises(RuntimeError), transaction(tmp_path) as txn:
+        txn.docs["models"]["categories"].clear()
+        txn.mark_changed("models")
+        raise RuntimeError("boom")
+    assert (tmp_path / "models.json").read_bytes() == before
+
+
+def test_transaction_refuses_a_corrupt_file_and_leaves_it(tmp_path):
+    (tmp_path / "loras.json").write_bytes(b"{oops")
+    with pytest.raises(CatalogCorruptError), transaction(tmp_path):
+        pass
+    assert (tmp_path / "loras.json").read_bytes() == b"{oops"
+
+
+def test_serialize_format():
+    assert serialize({"a": [1, {"b": "é"}]}) == '{\n  "a": [\n    1,\n    {\n      "b": "é"\n    }\n  ]\n}\n'.encode()

@@ -1,0 +1,146 @@
+"""map and lookup: shapes, id equivalence, status, paging under 1 MiB, etag behaviour."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from tests.support.catalogs import civitai_entry, studio_catalogs
+
+
+def test_lookup_answers_asked_ids_only(host_env):
+    models, loras = studio_catalogs()
+    host_env.write_catalogs(models, loras)
+    host_env.put_file("checkpoints", "dreamshaper_8.safetensors")
+    result = host_env.ok("lookup", version_ids=[128713, "9208", "00100001", 5], model_ids=[8281, 77])
+    assert result["by_version"]["128713"] == {
+        "file": "dreamshaper_8.safetensors", "dest": "checkpoints", "name": "DreamShaper 8 [SD 1.5]",
+        "base_model": "SD 1.5", "status": "present", "catalog": "models", "civitai_model_id": "4384",
+    }
+    assert result["by_version"]["9208"]["status"] == "missing"
+    assert result["by_version"]["100001"]["catalog"] == "loras"
+    assert result["by_version"]["5"] is None
+    assert set(result["by_version"]) == {"128713", "9208", "100001", "5"}
+    assert result["by_model"] == {"8281": ["9208"], "77": []}
+
+
+def test_base_model_falls_back_to_civitai_base_model(host_env):
+    models, _ = studio_catalogs()
+    host_env.write_catalogs(models)
+    assert host_env.ok("lookup", version_ids=[1501125])["by_version"]["1501125"]["base_model"] == "Flux.1 D"
+
+
+def test_map_lists_both_catalogs_with_no_duplicate_model_versions(host_env):
+    models, loras = studio_catalogs()
+    # the same version twice (string and int) and a promote cut in half (in both files)
+    models["categories"][1]["models"].append(civitai_entry(128713, 4384, "dup.safetensors", "checkpoints"))
+    loras["categories"][0]["models"].append(
+        civitai_entry("200001", 300001, "pixel_style_xl.safetensors", "loras"))
+    host_env.write_catalogs(models, loras)
+    result = host_env.ok("map")
+    assert result["next"] is None
+    assert result["by_version"]["128713"]["file"] == "dreamshaper_8.safetensors"  # first wins
+    assert result["by_version"]["200001"]["catalog"] == "models"
+    assert result["by_model"]["300001"] == ["200001"]
+    assert "handmade.safetensors" not in json.dumps(result)  # no CivitAI id, not in the map
+    assert len(result["by_version"]) == 9
+
+
+def test_map_etag_unchanged_then_changed_by_a_download_and_by_an_edit(host_env):
+    models, loras = studio_catalogs()
+    host_env.write_catalogs(models, loras)
+    first = host_env.ok("map")
+    assert host_env.ok("map", etag=first["etag"]) == {"unchanged": True, "etag": first["etag"]}
+    time.sleep(0.01)
+    host_env.put_file("loras", "pixel_style_xl.safetensors")  # a download finished
+    second = host_env.ok("map", etag=first["etag"])
+    assert "unchanged" not in second and second["etag"] != first["etag"]
+    assert second["by_version"]["200001"]["status"] == "present"
+    models["categories"][3]["models"].append(civitai_entry(5, 6, "new.safetensors", "vae"))
+    host_env.write_catalogs(models)
+    third = host_env.ok("map", etag=second["etag"])
+    assert third["etag"] != second["etag"] and "5" in third["by_version"]
+
+
+def _big_catalog(count: int) -> dict:
+    entries = [
+        civitai_entry(10_000 + i, 500 + i // 3, f"lora_{i:06d}_{'x' * 60}.safetensors", "loras",
+                      name=f"Some LoRA with a long descriptive name number {i} ✨ [SDXL 1.0]")
+        for i in range(count)
+    ]
+    return {"version": 1, "date": "2026-01-01 00:00",
+            "categories": [{"id": "loras", "name": "LoRAs", "models": entries}]}
+
+
+def test_map_pages_stay_under_one_mib_and_cover_everything(host_env):
+    count = 12_000
+    host_env.write_catalogs(_big_catalog(count))
+    seen: dict[str, dict] = {}
+    by_model: dict[str, set] = {}
+    cursor = None
+    pages = 0
+    while True:
+        params = {"cursor": cursor} if cursor else {}
+        reply = host_env.call("map", **params)
+        size = len(json.dumps(reply, ensure_ascii=False, separators=(",", ":")).encode())
+        assert size <= 1024 * 1024
+        result = reply["result"]
+        assert not set(result["by_version"]) & set(seen)
+        seen.update(result["by_version"])
+        for mid, vids in result["by_model"].items():
+            by_model.setdefault(mid, set()).update(vids)
+        pages += 1
+        cursor = result["next"]
+        if cursor is None:
+            break
+    assert pages >= 2
+    assert len(seen) == count
+    assert by_model["500"] == {"10000", "10001", "10002"}
+
+
+def test_map_cursor_expires_when_the_catalog_changes(host_env):
+    host_env.write_catalogs(_big_catalog(8_000))
+    first = host_env.ok("map")
+    assert first["next"]
+    doc = host_env.read("models")
+    doc["version"] += 1
+    host_env.write_catalogs(doc)
+    os.utime(host_env.models_json, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    error = host_env.error("map", cursor=first["next"])
+    assert error["code"] == "cursor_expired"
+    assert host_env.error("map", cursor="garbage")["code"] == "invalid_request"
+
+
+def test_lookup_and_map_refuse_a_corrupt_catalog(host_env):
+    host_env.models_json.parent.mkdir(parents=True, exist_ok=True)
+    host_env.models_json.write_bytes(b'{"categories": "no"}')
+    for op, params in (("lookup", {"version_ids": [1]}), ("map", {})):
+        error = host_env.error(op, **params)
+        assert error["code"] == "catalog_corrupt" and "models.json" in error["message"]
+    ping = host_env.ok("ping")
+    assert "error" in ping["catalogs"]["models"]
+    assert host_env.models_json.read_bytes() == b'{"categories": "no"}'
+
+
+def test_index_follows_external_edits(host_env):
+    models, _ = studio_catalogs()
+    host_env.write_catalogs(models)
+    assert host_env.ok("lookup", version_ids=[77])["by_version"]["77"] is None
+    models["categories"][1]["models"].append(civitai_entry(77, 78, "edited.safetensors", "checkpoints"))
+    host_env.write_catalogs(models)  # e.g. ComfyUI Studio saved the file
+    assert host_env.ok("lookup", version_ids=[77])["by_version"]["77"]["file"] == "edited.safetensors"
+
+
+def test_ping_reports_folders_and_versions(host_env):
+    models, loras = studio_catalogs()
+    host_env.write_catalogs(models, loras)
+    ping = host_env.ok("ping")
+    assert ping["host"] == "catalog-host" and ping["protocol"] == 1
+    assert ping["catalog_dir"] == str(host_env.catalog_dir)
+    assert ping["models_dir"] == str(host_env.models_dir) and ping["models_dir_exists"] is True
+    assert ping["catalogs"]["models"]["version"] == 41
+    assert ping["catalogs"]["loras"]["version"] == 7
+    host_env.models_dir.rmdir()
+    ping = host_env.ok("ping")
+    assert ping["models_dir_exists"] is False and "does not exist" in ping["models_dir_problem"]

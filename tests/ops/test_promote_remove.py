@@ -1,0 +1,138 @@
+"""promote and remove on a Studio-shaped catalog."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from tests.support.catalogs import civitai_entry, studio_catalogs
+
+
+@pytest.fixture
+def studio(host_env):
+    models, loras = studio_catalogs()
+    host_env.write_catalogs(models, loras)
+    return host_env
+
+
+@pytest.mark.parametrize(
+    ("version_id", "category"),
+    [
+        (200001, "sdxl_loras"),   # Illustrious
+        (200002, "flux_loras"),   # Flux.1 D, dest loras/flux
+        (200003, "wan_loras"),    # Wan Video 14B t2v
+        (200004, "sd15_loras"),   # SD 1.5
+        (200005, "other_loras"),  # Pony V7 is AuraFlow, not SDXL
+    ],
+)
+def test_promote_moves_the_entry_to_its_family_category(studio, version_id, category):
+    models_before, loras_before = studio.read("models"), studio.read("loras")
+    entry = next(e for c in models_before["categories"] for e in c["models"]
+                 if str(e.get("civitai_version_id")) == str(version_id))
+    result = studio.ok("promote", version_id=str(version_id))
+    assert result == {"status": "promoted", "file": entry["file"], "category": category}
+    models, loras = studio.read("models"), studio.read("loras")
+    assert models["version"] == models_before["version"] + 1
+    assert loras["version"] == loras_before["version"] + 1
+    target = next(c for c in loras["categories"] if c["id"] == category)
+    assert target["models"][-1] == entry  # moved unchanged, every key in order
+    assert list(target["models"][-1]) == list(entry)
+    # models.json lost exactly that entry and nothing else
+    expected = copy.deepcopy(models_before)
+    for cat in expected["categories"]:
+        cat["models"] = [e for e in cat["models"] if e is not None and e != entry]
+    expected["version"], expected["date"] = models["version"], models["date"]
+    assert models == expected
+    again = studio.ok("promote", version_id=version_id)
+    assert again["status"] == "already_exists"
+
+
+def test_promote_creates_category_names(studio):
+    studio.ok("promote", version_id=200002)
+    cat = next(c for c in studio.read("loras")["categories"] if c["id"] == "flux_loras")
+    assert cat["name"] == "Flux LoRAs"
+
+
+def test_promote_refuses_non_lora_and_unknown(studio):
+    before = studio.snapshot()
+    assert studio.error("promote", version_id=128713)["code"] == "not_a_lora"
+    assert studio.error("promote", version_id=424242)["code"] == "not_found"
+    assert studio.ok("promote", version_id=100001)["status"] == "already_exists"
+    assert studio.snapshot() == before
+
+
+def test_promote_finishes_a_promote_cut_in_half(studio):
+    models, loras = studio.read("models"), studio.read("loras")
+    entry = copy.deepcopy(models["categories"][2]["models"][0])  # 200001
+    loras["categories"][0]["models"].append(entry)
+    studio.write_catalogs(loras=loras)  # loras.json written, models.json not yet: the crash
+    result = studio.ok("promote", version_id=200001)
+    assert result["status"] == "promoted"
+    models_after = studio.read("models")
+    assert all(str(e.get("civitai_version_id")) != "200001"
+               for c in models_after["categories"] for e in c["models"])
+    loras_after = studio.read("loras")
+    copies = [e for c in loras_after["categories"] for e in c["models"]
+              if str(e.get("civitai_version_id")) == "200001"]
+    assert len(copies) == 1
+
+
+def test_remove_drops_an_entry_not_on_disk(studio):
+    before = studio.read("models")
+    result = studio.ok("remove", file="old_sd15.safetensors")
+    assert result == {"status": "removed", "file": "old_sd15.safetensors", "dest": "loras",
+                      "catalog": "models"}
+    after = studio.read("models")
+    assert after["version"] == before["version"] + 1
+    assert [e["file"] for e in after["categories"][2]["models"]] == [
+        e["file"] for e in before["categories"][2]["models"] if e["file"] != "old_sd15.safetensors"]
+    assert studio.error("remove", file="old_sd15.safetensors")["code"] == "not_found"
+
+
+def test_remove_from_loras_and_of_non_civitai_entries(studio):
+    assert studio.ok("remove", file="curated_style.safetensors")["catalog"] == "loras"
+    assert studio.read("loras")["categories"][0]["models"] == []
+    assert studio.ok("remove", file="handmade.safetensors", dest="loras")["status"] == "removed"
+
+
+def test_remove_refuses_when_the_file_is_on_disk(studio):
+    studio.put_file("diffusion_models/WanVideo/2_2", "wan2.2_i2v_high_noise_14B_fp8_scaled.safetensors")
+    before = studio.snapshot()
+    error = studio.error("remove", file="wan2.2_i2v_high_noise_14B_fp8_scaled.safetensors")
+    assert error["code"] == "file_on_disk" and "delete the file first" in error["message"]
+    assert studio.snapshot() == before
+    assert (studio.models_dir / "diffusion_models/WanVideo/2_2"
+            / "wan2.2_i2v_high_noise_14B_fp8_scaled.safetensors").exists()
+
+
+def test_remove_ambiguous_file_name_needs_dest(studio):
+    models = studio.read("models")
+    models["categories"][2]["models"].append(civitai_entry(7, 8, "old_sd15.safetensors", "loras/sd15"))
+    studio.write_catalogs(models)
+    before = studio.snapshot()
+    error = studio.error("remove", file="old_sd15.safetensors")
+    assert error["code"] == "ambiguous" and error["dests"] == ["loras", "loras/sd15"]
+    assert studio.snapshot() == before
+    assert studio.ok("remove", file="old_sd15.safetensors", dest="loras/sd15")["dest"] == "loras/sd15"
+    assert studio.ok("remove", file="old_sd15.safetensors")["dest"] == "loras"
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"file": "../models.json"}, "unsafe_filename"),
+        ({"file": "/etc/passwd"}, "unsafe_filename"),
+        ({"file": "C:\\x.safetensors"}, "unsafe_filename"),
+        ({"file": "a\u0000b"}, "unsafe_filename"),
+        ({"file": ""}, "unsafe_filename"),
+        ({"file": "x.safetensors", "dest": "../.."}, "unsafe_path"),
+        ({"file": "x.safetensors", "dest": "/etc"}, "unsafe_path"),
+        ({"file": 5}, "invalid_request"),
+        ({}, "invalid_request"),
+    ],
+)
+def test_remove_refuses_hostile_names(studio, params, code):
+    before = studio.snapshot()
+    assert studio.error("remove", **params)["code"] == code
+    assert studio.snapshot() == before
