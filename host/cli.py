@@ -9,7 +9,10 @@ Kept free of heavy imports: this module runs in every cold host start.
 from __future__ import annotations
 
 import sys
-from typing import Any
+# `typing` is imported for type checkers only: it costs milliseconds in every cold start.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 OP_COMMANDS = ("ping", "map", "lookup", "add", "promote", "remove")
 INSTALLER_COMMANDS = ("install", "uninstall", "doctor")

@@ -5,16 +5,16 @@ Stdlib only. The caller's origin is checked here, once, against the configured e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from host.errors import ForbiddenOriginError
 from host.settings import Settings, load_settings
 
 
-@dataclass
 class Context:
-    origin: str | None = None
-    _settings: Settings | None = field(default=None, repr=False)
+    __slots__ = ("_settings", "origin")
+
+    def __init__(self, origin: str | None = None, settings: Settings | None = None) -> None:
+        self.origin = origin
+        self._settings = settings
 
     @property
     def settings(self) -> Settings:

@@ -8,8 +8,9 @@ never stdout) and answered as `internal_error`.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 from host.context import Context
 from host.errors import HostError
@@ -31,7 +32,8 @@ def handle_message(body: bytes, context: Context) -> dict[str, Any]:
         req_id = request_id(message)
         request = parse_request(message)
         context.check_origin()
-        module = importlib.import_module(f"host.handlers.{OPS[request.op].handler}")
+        # __import__ rather than importlib: one import less in every cold start
+        module = __import__(f"host.handlers.{OPS[request.op].handler}", fromlist=["handle"])
         result: dict[str, Any] = module.handle(request.params, context)
         return ok_reply(req_id, result)
     except HostError as exc:

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import struct
-from typing import Any, BinaryIO
+# `typing` is imported for type checkers only: it costs milliseconds in every cold start.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO
 
 from host.errors import BrokenStreamError, FrameTooLargeError, ReplyTooLargeError
 

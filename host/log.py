@@ -8,7 +8,9 @@ hot path. The CivitAI API key is never passed here.
 from __future__ import annotations
 
 import sys
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _logger: Any = None
 

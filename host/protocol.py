@@ -9,9 +9,10 @@ start, where importing pydantic alone would triple the latency a person feels.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 from host.catalog.ids import MAX_ID_DIGITS, canonical_id
 from host.errors import InvalidJsonError, InvalidRequestError, UnknownOpError
@@ -60,11 +61,21 @@ def _show(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-@dataclass(frozen=True)
 class OpSpec:
-    handler: str  # module under host.handlers with `handle(params, context) -> dict`
-    required: dict[str, Callable[[str, Any], Any]]
-    optional: dict[str, Callable[[str, Any], Any]]
+    """An op: its handler module (under host.handlers, with `handle(params, context)`) and
+    its parameters, each with the function that validates and normalises it."""
+
+    __slots__ = ("handler", "optional", "required")
+
+    def __init__(
+        self,
+        handler: str,
+        required: dict[str, Callable[[str, Any], Any]],
+        optional: dict[str, Callable[[str, Any], Any]],
+    ) -> None:
+        self.handler = handler
+        self.required = required
+        self.optional = optional
 
 
 OPS: dict[str, OpSpec] = {
@@ -82,11 +93,13 @@ OPS: dict[str, OpSpec] = {
 ENVELOPE_KEYS = frozenset({"op", "id"})
 
 
-@dataclass(frozen=True)
 class Request:
-    id: Any
-    op: str
-    params: dict[str, Any]
+    __slots__ = ("id", "op", "params")
+
+    def __init__(self, id: Any, op: str, params: dict[str, Any]) -> None:  # noqa: A002
+        self.id = id
+        self.op = op
+        self.params = params
 
 
 def _depth_ok(raw: str) -> bool:

@@ -8,8 +8,9 @@ at once (Chrome kills the host 2 s after closing stdin).
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any, BinaryIO
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO
 
 from host.context import Context
 from host.dispatch import error_reply, handle_message
@@ -37,8 +38,10 @@ def serve(stdin: BinaryIO, stdout: BinaryIO, context: Context) -> int:
         try:
             body = read_frame(stdin)
         except ProtocolError as exc:  # the stream cannot be trusted past this point
-            with contextlib.suppress(OSError, HostError):
+            try:
                 send(stdout, error_reply(None, exc))
+            except (OSError, HostError):
+                pass
             return EXIT_BROKEN_STREAM
         if body is None:
             return EXIT_OK

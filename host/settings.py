@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds in every cold start
+    from typing import Any
 
 from host.errors import ConfigError
 
@@ -64,14 +66,30 @@ def origin_of(extension_id: str) -> str:
     return f"chrome-extension://{extension_id}/"
 
 
-@dataclass(frozen=True)
 class Settings:
-    config_path: Path
-    catalog_dir: Path
-    models_dir: Path | None
-    civitai_url: str
-    civitai_api_key: str | None = field(default=None, repr=False)
-    extension_ids: tuple[str, ...] = (STUB_EXTENSION_ID,)
+    """The settings in force (a plain class, not a dataclass: those import `inspect`)."""
+
+    __slots__ = ("catalog_dir", "civitai_api_key", "civitai_url", "config_path", "extension_ids",
+                 "models_dir")
+
+    def __init__(
+        self,
+        config_path: Path,
+        catalog_dir: Path,
+        models_dir: Path | None,
+        civitai_url: str,
+        civitai_api_key: str | None = None,
+        extension_ids: tuple[str, ...] = (STUB_EXTENSION_ID,),
+    ) -> None:
+        self.config_path = config_path
+        self.catalog_dir = catalog_dir
+        self.models_dir = models_dir
+        self.civitai_url = civitai_url
+        self.civitai_api_key = civitai_api_key
+        self.extension_ids = extension_ids
+
+    def __repr__(self) -> str:  # never shows the API key
+        return f"Settings({self.describe()!r})"
 
     @property
     def allowed_origins(self) -> tuple[str, ...]:
@@ -84,10 +102,6 @@ class Settings:
     @property
     def loras_path(self) -> Path:
         return self.catalog_dir / "loras.json"
-
-    @property
-    def cache_dir(self) -> Path:
-        return default_cache_dir()
 
     @property
     def log_dir(self) -> Path:

@@ -6,24 +6,29 @@ fields `map` / `lookup` return (without the on-disk status, which is checked liv
 by the catalog files' (mtime, size, inode) signature. A stale index is rebuilt from the
 files; a write rebuilds it from the documents it just saved. The cache is disposable: it is
 built in a temp file and renamed into place, so concurrent processes never see half of one.
-Stdlib only (sqlite3).
+It lives beside the catalogs (`.catalog-host-index.sqlite`), so every host process using
+that folder shares it, and finding it needs no platform lookup. Stdlib only (sqlite3).
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
-from pathlib import Path
-from typing import Any
 
-from host.catalog.document import Document, entries, version_id_of
 from host.catalog.ids import canonical_id
-from host.catalog.store import CATALOG_NAMES, read_document
 from host.errors import CatalogCorruptError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds in every cold start
+    from collections.abc import Iterable, Iterator
+    from pathlib import Path
+    from typing import Any
+
+    from host.catalog.document import Document
+
+CATALOG_NAMES = ("models", "loras")
+INDEX_NAME = ".catalog-host-index.sqlite"
 
 # Bump when the table layout or the record fields change: old caches are then rebuilt.
 INDEX_FORMAT = "3"
@@ -51,10 +56,7 @@ def catalog_signature(catalog_dir: Path) -> str:
 
 
 def index_path(catalog_dir: Path) -> Path:
-    from host.settings import default_cache_dir
-
-    key = hashlib.sha256(str(catalog_dir.absolute()).encode("utf-8", "surrogatepass")).hexdigest()
-    return default_cache_dir() / "index" / f"{key[:24]}.sqlite"
+    return catalog_dir / INDEX_NAME
 
 
 def entry_record(entry: dict[str, Any], catalog: str) -> dict[str, Any]:
@@ -75,6 +77,7 @@ def entry_record(entry: dict[str, Any], catalog: str) -> dict[str, Any]:
 def _summary(catalog_dir: Path, docs: dict[str, Document | None],
              errors: dict[str, str]) -> dict[str, Any]:
     """Per catalog: version, date, entry count and whether the file exists; or its error."""
+    from host.catalog.document import entries
     catalogs: dict[str, Any] = {}
     for name in CATALOG_NAMES:
         doc = docs.get(name)
@@ -90,6 +93,8 @@ def _summary(catalog_dir: Path, docs: dict[str, Document | None],
 
 
 def _rows(docs: dict[str, Document | None]) -> Iterator[tuple[str, str | None, str, Any, str]]:
+    from host.catalog.document import entries, version_id_of
+
     seen: set[str] = set()
     for name in CATALOG_NAMES:  # models first: after a promote cut in half, the entry
         doc = docs.get(name)    # still shows in models.json, where promote finishes it
@@ -148,8 +153,10 @@ def _build(catalog_dir: Path, signature: str, docs: dict[str, Document | None],
     except (OSError, sqlite3.Error):
         # e.g. Windows refuses to replace a file another process has open: answer from
         # memory this time; the next process will try the cache again.
-        with contextlib.suppress(OSError):
+        try:
             os.unlink(temp_name)
+        except OSError:
+            pass
         conn = sqlite3.connect(":memory:")
         _write_index(conn, catalog_dir, signature, docs, errors)
         return conn
@@ -161,6 +168,8 @@ def rebuild_from_documents(catalog_dir: Path, docs: dict[str, Document]) -> None
 
 
 def _rebuild_from_files(catalog_dir: Path) -> sqlite3.Connection:
+    from host.catalog.store import read_document
+
     signature = catalog_signature(catalog_dir)  # taken before reading: a later write
     docs: dict[str, Document | None] = {}       # changes it, so it is never stale-but-trusted
     errors: dict[str, str] = {}

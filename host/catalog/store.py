@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from host.catalog.document import Document, bump, empty_document, shape_problem
+from host.catalog.index import CATALOG_NAMES
 from host.errors import CatalogBusyError, CatalogCorruptError, CatalogWriteError
 
 LOCK_NAME = ".catalog-host.lock"
 # How long an operation waits for another host process to finish its write.
 LOCK_TIMEOUT_S = 15.0
-CATALOG_NAMES = ("models", "loras")
 
 
 def read_document(path: Path) -> Document:

@@ -7,13 +7,17 @@ changes its folder's mtime), so an unchanged etag is answered without a stat per
 
 from __future__ import annotations
 
-import hashlib
 import os
-from pathlib import Path
-from typing import Any
+import zlib
 
-from host.catalog.index import CatalogIndex
 from host.catalog.paths import dest_problem, file_status
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds in every cold start
+    from pathlib import Path
+    from typing import Any
+
+    from host.catalog.index import CatalogIndex
 
 
 def with_status(record: dict[str, Any], models_dir: Path | None) -> dict[str, Any]:
@@ -36,9 +40,16 @@ def map_etag(index: CatalogIndex, models_dir: Path | None) -> str:
     parts = [index.signature, str(models_dir)]
     if models_dir is not None:
         parts.extend(f"{dest}={_folder_state(models_dir, dest)}" for dest in index.dests)
-    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return _digest("\n".join(parts))
 
 
 def listing_tag(index: CatalogIndex) -> str:
     """Identifies the catalog contents a map cursor pages through."""
-    return hashlib.sha256(index.signature.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return _digest(index.signature)
+
+
+def _digest(text: str) -> str:
+    # Change detection, not security (a web page cannot set file mtimes): two 32-bit
+    # checksums and the length, so no hashlib (OpenSSL) import in a cold start.
+    data = text.encode("utf-8", "surrogatepass")
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}{len(data):x}"

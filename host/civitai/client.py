@@ -57,7 +57,7 @@ def _short_error(body: bytes) -> str:
     """CivitAI's {"error": "..."} message, if the body is that; else empty."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         return ""
     if isinstance(data, dict) and isinstance(data.get("error"), str):
         return str(data["error"])[:200]
@@ -129,7 +129,7 @@ class CivitaiClient:
             if status == 200:
                 try:
                     return json.loads(body)
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:  # RecursionError: absurd nesting
                     raise CivitaiBadResponseError("CivitAI answered 200 with a body that is not JSON") \
                         from exc
             if status == 404:

@@ -56,14 +56,19 @@ def primary_file(files: list[VersionFile]) -> VersionFile:
     return files[0]
 
 
-def route(model_type: str | None, base_model: str | None, file_type: str | None) -> tuple[str, str]:
-    """(category id, dest) for a version, or UnsupportedTypeError."""
+def require_supported(model_type: str | None) -> tuple[str, str]:
+    """The type's (category id, dest) from the table, or UnsupportedTypeError."""
     if model_type not in TYPE_ROUTES:
         raise UnsupportedTypeError(
             f"CivitAI type {model_type!r} is not a model file ComfyUI loads from a known folder",
             type=model_type,
         )
-    category_dest = TYPE_ROUTES[model_type]
+    return TYPE_ROUTES[model_type]
+
+
+def route(model_type: str | None, base_model: str | None, file_type: str | None) -> tuple[str, str]:
+    """(category id, dest) for a version, or UnsupportedTypeError."""
+    category_dest = require_supported(model_type)
     if model_type == "Checkpoint" and (
         family_of(base_model) in DIFFUSION_MODEL_FAMILIES or file_type in DIFFUSION_FILE_TYPES
     ):
@@ -84,17 +89,20 @@ def display_name(model_name: str, version_name: str, base_model: str, fp: str) -
 
 
 def build_entry(version: ModelVersion) -> NewEntry:
+    model = version.model
+    # SPEC §5 step 4 order: the type first, then the primary file, then its name
+    require_supported(model.type if model else None)
     files = version.files or []
     if not files:
-        archived = version.model is not None and version.model.mode == "Archived"
+        archived = model is not None and model.mode == "Archived"
         why = "it is archived" if archived else "it lists no files"
         raise NoFilesError(f"version {version.id} cannot be added: {why}", version_id=str(version.id))
     file = primary_file(files)
     problem = name_problem(file.name)
     if problem:
-        raise UnsafeFilenameError(f"refusing the file name {file.name!r}: {problem}")
+        shown = file.name if file.name is None or len(file.name) <= 300 else file.name[:300] + "..."
+        raise UnsafeFilenameError(f"refusing the file name {shown!r}: {problem}")
     assert file.name is not None
-    model = version.model
     category_id, dest = route(model.type if model else None, version.base_model, file.type)
     base_model = version.base_model or ""
     fp = (file.metadata.fp if file.metadata else None) or ""

@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # NaN / Infinity are not JSON: json.dumps would write them into models.json as-is and
+    # every other reader of the catalog would refuse the file.
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
 
 class FileMetadata(_Lenient):

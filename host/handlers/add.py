@@ -6,7 +6,9 @@ processes adding the same version at once leave exactly one entry.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 from host.catalog import document
 from host.catalog.index import open_index

@@ -8,7 +8,9 @@ the client merges pages by union. A matching `etag` on a first request answers `
 from __future__ import annotations
 
 import json
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 from host.catalog.index import open_index
 from host.catalog.views import listing_tag, map_etag, with_status

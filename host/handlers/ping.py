@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 from host import HOST_NAME, PROTOCOL_VERSION, __version__
 from host.catalog.index import open_index

@@ -7,7 +7,9 @@ leftover from models.json.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 from host.base_models import family_of
 from host.catalog import document

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 from host.catalog import document
 from host.catalog.paths import dest_problem, entry_path, is_regular_file, name_problem

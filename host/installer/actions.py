@@ -21,8 +21,14 @@ from host.installer.registry import Hive, Registry
 
 
 class Action(ABC):
+    verb: str  # "write", "remove", ... : the plan says `would <verb> <subject>`
+
+    @property
     @abstractmethod
-    def describe(self) -> str: ...
+    def subject(self) -> str: ...
+
+    def describe(self) -> str:
+        return f"{self.verb} {self.subject}"
 
     @abstractmethod
     def apply(self) -> str:
@@ -63,8 +69,11 @@ class WriteFile(Action):
     executable: bool = False
     private: bool = False
 
-    def describe(self) -> str:
-        return f"write {self.what}: {self.path}"
+    verb = "write"
+
+    @property
+    def subject(self) -> str:
+        return f"{self.what}: {self.path}"
 
     def apply(self) -> str:
         mode = _mode_for(self.path, self.executable, self.private)
@@ -87,8 +96,11 @@ class SetRegistryDefault(Action):
     key: str
     value: str
 
-    def describe(self) -> str:
-        return f"set registry key: {self.hive}\\{self.key} = {self.value}"
+    verb = "set"
+
+    @property
+    def subject(self) -> str:
+        return f"registry key: {self.hive}\\{self.key} = {self.value}"
 
     def apply(self) -> str:
         if self.registry.get_default(self.hive, self.key) == self.value:
@@ -113,8 +125,11 @@ class RemoveFile(Action):
     path: Path
     prune_stop: Path
 
-    def describe(self) -> str:
-        return f"remove {self.what}: {self.path}"
+    verb = "remove"
+
+    @property
+    def subject(self) -> str:
+        return f"{self.what}: {self.path}"
 
     def apply(self) -> str:
         if not (self.path.exists() or self.path.is_symlink()):
@@ -131,8 +146,11 @@ class DeleteRegistryKey(Action):
     hive: Hive
     key: str
 
-    def describe(self) -> str:
-        return f"delete registry key: {self.hive}\\{self.key}"
+    verb = "delete"
+
+    @property
+    def subject(self) -> str:
+        return f"registry key: {self.hive}\\{self.key}"
 
     def apply(self) -> str:
         return "removed" if self.registry.delete_key(self.hive, self.key) else "absent"
@@ -143,8 +161,11 @@ class RemoveTree(Action):
     what: str
     path: Path
 
-    def describe(self) -> str:
-        return f"remove {self.what}: {self.path}"
+    verb = "remove"
+
+    @property
+    def subject(self) -> str:
+        return f"{self.what}: {self.path}"
 
     def apply(self) -> str:
         if not self.path.exists():

@@ -39,13 +39,24 @@ class Interpreter:
 
     @classmethod
     def current(cls) -> Interpreter:
-        package_parent = Path(host.__file__).resolve().parent.parent
-        site_dirs = {Path(sysconfig.get_path(k)).resolve() for k in ("purelib", "platlib")}
         return cls(
             python=str(Path(sys.executable).absolute()),
             scripts_dir=Path(sysconfig.get_path("scripts")),
-            package_parent=None if package_parent in site_dirs else package_parent,
+            package_parent=None if _installed() else Path(host.__file__).resolve().parent.parent,
         )
+
+
+def _installed() -> bool:
+    """Is the package installed into this Python (regular or editable), not just on sys.path?
+
+    Only the interpreter's own site folders count: the current folder (a checkout, perhaps
+    with a stale egg-info) is not on the path of a browser-started host.
+    """
+    from importlib.metadata import distributions
+
+    site_dirs = list(dict.fromkeys(sysconfig.get_path(k) for k in ("purelib", "platlib")))
+    names = (str(d.metadata["Name"] or "").lower().replace("_", "-") for d in distributions(path=site_dirs))
+    return "catalog-host" in names
 
 
 @dataclass(frozen=True)
@@ -94,3 +105,13 @@ def plan_launcher(machine: Machine, interp: Interpreter) -> Launcher:
         return Launcher(exe, None)
     path = machine.data_dir / "bin" / LAUNCHER_NAME
     return Launcher(path, posix_script(interp, machine.config_path))
+
+
+def command_line(machine: Machine, interp: Interpreter, *args: str) -> str:
+    """How a person runs `python -m host <args>` with this interpreter, on this OS."""
+    if machine.os == "windows":
+        return " ".join([f"& '{interp.python}' -m host", *args])
+    line = " ".join([shlex.quote(interp.python), "-m", "host", *args])
+    if interp.package_parent is not None:  # a checkout: `host` is found from its folder
+        return f"cd {shlex.quote(str(interp.package_parent))} && {line}"
+    return line

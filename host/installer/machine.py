@@ -27,9 +27,10 @@ ENV_INSTALL_ROOT = "CATALOG_HOST_INSTALL_ROOT"
 def current_os() -> OsName:
     if sys.platform == "win32":
         return "windows"
-    if sys.platform == "darwin":
+    elif sys.platform == "darwin":
         return "macos"
-    return "linux"  # other Unixes: Chromium there follows the Linux (XDG) layout
+    else:  # other Unixes too: Chromium there follows the Linux (XDG) layout
+        return "linux"
 
 
 def _user_data_dir() -> Path:

@@ -65,7 +65,7 @@ class Selection:
     notes: list[str]
 
 
-def _named_browsers(os_targets: OsTargets, names: list[str]) -> list[Browser]:
+def named_browsers(os_targets: OsTargets, names: list[str]) -> list[Browser]:
     available = os_targets.browsers()
     if "all" in names:
         return available
@@ -95,13 +95,13 @@ def select_targets(os_targets: OsTargets, options: Options, uninstall: bool) -> 
         if options.system:
             raise InstallerError("--system and --user-data-dir cannot be combined")
         target = os_targets.profile_target(options.user_data_dir)
-        ignoring = [b.label for b in _named_browsers(os_targets, options.browsers)
+        ignoring = [b.label for b in named_browsers(os_targets, options.browsers)
                     if not b.follows_user_data_dir]
         notes = [f"{label} ignores --user-data-dir for native messaging: it reads only its "
                  "default folder" for label in ignoring]
         return Selection([target], notes)
     if options.browsers:
-        browsers = _named_browsers(os_targets, options.browsers)
+        browsers = named_browsers(os_targets, options.browsers)
         notes = _sandbox_notes(os_targets, browsers)
     elif uninstall or os_targets.os == "windows":
         # Uninstall clears every place; on Windows the keys are per family and cost nothing.
@@ -136,6 +136,7 @@ class InstallPlan:
     manifest: dict[str, Any]
     extension_ids: list[str]
     config_path: Path
+    config: dict[str, Any]
 
 
 def install_plan(machine: Machine, options: Options, interp: Interpreter) -> InstallPlan:
@@ -158,7 +159,7 @@ def install_plan(machine: Machine, options: Options, interp: Interpreter) -> Ins
         if target.registry_key and target.hive:
             actions.append(SetRegistryDefault(machine.registry, target.hive, target.registry_key,
                                               str(target.manifest_path)))
-    return InstallPlan(actions, selection, launcher, manifest, ids, machine.config_path)
+    return InstallPlan(actions, selection, launcher, manifest, ids, machine.config_path, config)
 
 
 def registered_launcher(machine: Machine, target: Target) -> str | None:

@@ -19,6 +19,9 @@ class RegistryError(OSError):
     """The registry could not be read or written."""
 
 
+_ONLY_WINDOWS = "the Windows registry exists only on Windows"
+
+
 class Registry(Protocol):
     def get_default(self, hive: Hive, key: str) -> str | None:
         """The key's default value, or None when the key (or its value) does not exist."""
@@ -61,69 +64,70 @@ class DictRegistry:
 
 
 class WindowsRegistry:
-    """The real registry. HKLM is written in the 64-bit view; Chrome reads both views."""
+    """The real registry. HKLM is written in the 64-bit view; Chrome reads both views.
 
-    def _winreg_hive(self, hive: Hive) -> int:
-        if sys.platform != "win32":
-            raise RegistryError("the Windows registry exists only on Windows")
-        import winreg  # only on Windows, only when a key is actually touched
-
-        return winreg.HKEY_CURRENT_USER if hive == "HKCU" else winreg.HKEY_LOCAL_MACHINE
+    `winreg` is imported inside each method, only on Windows; every method is split on
+    `sys.platform` so that type checkers on each OS check the branch that runs there.
+    """
 
     def get_default(self, hive: Hive, key: str) -> str | None:
-        root = self._winreg_hive(hive)
-        if sys.platform != "win32":  # repeated so that type checkers on other OSes skip the rest
-            return None
-        import winreg
+        if sys.platform == "win32":
+            import winreg
 
-        for view in (winreg.KEY_WOW64_64KEY, winreg.KEY_WOW64_32KEY):
-            try:
-                with winreg.OpenKey(root, key, 0, winreg.KEY_READ | view) as handle:
-                    value, _kind = winreg.QueryValueEx(handle, "")
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                raise RegistryError(f"cannot read {hive}\\{key}: {exc}") from exc
-            return str(value)
-        return None
+            root = winreg.HKEY_CURRENT_USER if hive == "HKCU" else winreg.HKEY_LOCAL_MACHINE
+            for view in (winreg.KEY_WOW64_64KEY, winreg.KEY_WOW64_32KEY):
+                try:
+                    with winreg.OpenKey(root, key, 0, winreg.KEY_READ | view) as handle:
+                        value, _kind = winreg.QueryValueEx(handle, "")
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    raise RegistryError(f"cannot read {hive}\\{key}: {exc}") from exc
+                return str(value)
+            return None
+        else:
+            raise RegistryError(_ONLY_WINDOWS)
 
     def key_exists(self, hive: Hive, key: str) -> bool:
-        root = self._winreg_hive(hive)
-        if sys.platform != "win32":
-            return False
-        import winreg
+        if sys.platform == "win32":
+            import winreg
 
-        for view in (winreg.KEY_WOW64_64KEY, winreg.KEY_WOW64_32KEY):
-            try:
-                with winreg.OpenKey(root, key, 0, winreg.KEY_READ | view):
-                    return True
-            except OSError:
-                continue
-        return False
+            root = winreg.HKEY_CURRENT_USER if hive == "HKCU" else winreg.HKEY_LOCAL_MACHINE
+            for view in (winreg.KEY_WOW64_64KEY, winreg.KEY_WOW64_32KEY):
+                try:
+                    with winreg.OpenKey(root, key, 0, winreg.KEY_READ | view):
+                        return True
+                except OSError:
+                    continue
+            return False
+        else:
+            raise RegistryError(_ONLY_WINDOWS)
 
     def set_default(self, hive: Hive, key: str, value: str) -> None:
-        root = self._winreg_hive(hive)
-        if sys.platform != "win32":
-            return
-        import winreg
+        if sys.platform == "win32":
+            import winreg
 
-        access = winreg.KEY_WRITE | winreg.KEY_WOW64_64KEY
-        try:
-            with winreg.CreateKeyEx(root, key, 0, access) as handle:
-                winreg.SetValueEx(handle, "", 0, winreg.REG_SZ, value)
-        except OSError as exc:
-            raise RegistryError(f"cannot write {hive}\\{key}: {exc}") from exc
+            root = winreg.HKEY_CURRENT_USER if hive == "HKCU" else winreg.HKEY_LOCAL_MACHINE
+            access = winreg.KEY_WRITE | winreg.KEY_WOW64_64KEY
+            try:
+                with winreg.CreateKeyEx(root, key, 0, access) as handle:
+                    winreg.SetValueEx(handle, "", 0, winreg.REG_SZ, value)
+            except OSError as exc:
+                raise RegistryError(f"cannot write {hive}\\{key}: {exc}") from exc
+        else:
+            raise RegistryError(_ONLY_WINDOWS)
 
     def delete_key(self, hive: Hive, key: str) -> bool:
-        root = self._winreg_hive(hive)
-        if sys.platform != "win32":
-            return False
-        import winreg
+        if sys.platform == "win32":
+            import winreg
 
-        try:
-            winreg.DeleteKeyEx(root, key, winreg.KEY_WOW64_64KEY, 0)
-        except FileNotFoundError:
-            return False
-        except OSError as exc:
-            raise RegistryError(f"cannot delete {hive}\\{key}: {exc}") from exc
-        return True
+            root = winreg.HKEY_CURRENT_USER if hive == "HKCU" else winreg.HKEY_LOCAL_MACHINE
+            try:
+                winreg.DeleteKeyEx(root, key, winreg.KEY_WOW64_64KEY, 0)
+            except FileNotFoundError:
+                return False
+            except OSError as exc:
+                raise RegistryError(f"cannot delete {hive}\\{key}: {exc}") from exc
+            return True
+        else:
+            raise RegistryError(_ONLY_WINDOWS)

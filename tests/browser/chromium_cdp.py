@@ -69,7 +69,7 @@ class Browser:
             stdout=self._stderr,
             stderr=self._stderr,
             env=env,
-            preexec_fn=wire_pipe,  # noqa: PLW1509 - single-threaded at this point for our use
+            preexec_fn=wire_pipe,  # only dup2 calls: safe between fork and exec
             pass_fds=(3, 4),
             close_fds=True,
         )
@@ -136,7 +136,9 @@ class Browser:
                 written = os.write(self._cmd_write, view)
                 view = view[written:]
 
-    def send_nowait(self, method: str, params: dict[str, Any] | None = None, session_id: str | None = None) -> None:
+    def send_nowait(
+        self, method: str, params: dict[str, Any] | None = None, session_id: str | None = None
+    ) -> None:
         message: dict[str, Any] = {"id": next(self._ids), "method": method, "params": params or {}}
         if session_id:
             message["sessionId"] = session_id
@@ -265,7 +267,9 @@ class Session:
         self.session_id = session_id
         self.target_id = target_id
 
-    def send(self, method: str, params: dict[str, Any] | None = None, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+    def send(
+        self, method: str, params: dict[str, Any] | None = None, timeout: float = DEFAULT_TIMEOUT
+    ) -> dict[str, Any]:
         return self.browser.send(method, params, session_id=self.session_id, timeout=timeout)
 
     def wait_event(
@@ -276,7 +280,9 @@ class Session:
     ) -> dict[str, Any]:
         return self.browser.wait_event(method, predicate, session_id=self.session_id, timeout=timeout)
 
-    def evaluate(self, expression: str, context_id: int | None = None, timeout: float = DEFAULT_TIMEOUT) -> Any:
+    def evaluate(
+        self, expression: str, context_id: int | None = None, timeout: float = DEFAULT_TIMEOUT
+    ) -> Any:
         """Evaluate JS (awaiting a promise) and return its value as a Python object."""
         params: dict[str, Any] = {
             "expression": expression,
@@ -312,7 +318,9 @@ class Session:
             if last and not isinstance(last, Exception):
                 return last
             if time.monotonic() > deadline:
-                raise CDPTimeout(f"timed out after {timeout} s waiting for {what or expression!r}; last: {last!r}")
+                raise CDPTimeout(
+                    f"timed out after {timeout} s waiting for {what or expression!r}; last: {last!r}"
+                )
             time.sleep(interval)
 
     def navigate(self, url: str, timeout: float = DEFAULT_TIMEOUT) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.harness import World, find_chromium
+from tests.browser.harness import STUB_ID, World, find_chromium
 from tests.support.fake_civitai import FakeCivitai
 
 
@@ -63,7 +63,7 @@ def world(browser_world: World, fake_civitai: FakeCivitai) -> Iterator[World]:
     browser_world.reset()
     fake_civitai.reset()
     if not browser_world.install_is_default:  # a previous test changed it
-        browser_world.install_host()
+        browser_world.install_host(STUB_ID)
     yield browser_world
     assert not fake_civitai.errors, fake_civitai.errors
 

@@ -39,32 +39,60 @@ class ModelPage:
 
     def html(self) -> str:
         esc = html.escape
-        tabs = "\n".join(
-            f'<a class="version-tab" href="/models/{self.model_id}?modelVersionId={v.id}">{esc(v.name)}</a>'
-            for v in self.versions
-        ) if self.links else '<p class="no-links">(versions listed only in the page data)</p>'
+        tabs = (
+            "\n".join(
+                f'<a class="version-tab" href="/models/{self.model_id}?modelVersionId={v.id}">{esc(v.name)}</a>'
+                for v in self.versions
+            )
+            if self.links
+            else '<p class="no-links">(versions listed only in the page data)</p>'
+        )
         body = f"""
 <header class="site"><span class="logo">civitai</span><span class="fake">fake page for tests</span></header>
 <main>
   <h1>{esc(self.name)}</h1>
   <p class="type">{esc(self.model_type)} · {len(self.versions)} versions</p>
   <nav class="versions">{tabs}</nav>
-  <section class="gallery">{''.join('<div class="tile"></div>' for _ in range(6))}</section>
+  <section class="gallery">{"".join('<div class="tile"></div>' for _ in range(6))}</section>
 </main>"""
         data = ""
         if self.next_data:
             # the shape of the real site's embedded state: the model sits deep in a query cache
             state = {
-                "props": {"pageProps": {"id": self.model_id, "trpcState": {"json": {"queries": [
-                    {"queryKey": [["user", "getCreator"]], "state": {"data": {"id": 7, "username": "someone"}}},
-                    {"queryKey": [["model", "getById"], {"input": {"id": self.model_id}}], "state": {"data": {
-                        "id": self.model_id, "name": self.name, "type": self.model_type,
-                        "modelVersions": [
-                            {"id": v.id, "name": v.name, "baseModel": v.base_model, "status": "Published"}
-                            for v in self.versions
-                        ],
-                    }}},
-                ]}}}},
+                "props": {
+                    "pageProps": {
+                        "id": self.model_id,
+                        "trpcState": {
+                            "json": {
+                                "queries": [
+                                    {
+                                        "queryKey": [["user", "getCreator"]],
+                                        "state": {"data": {"id": 7, "username": "someone"}},
+                                    },
+                                    {
+                                        "queryKey": [["model", "getById"], {"input": {"id": self.model_id}}],
+                                        "state": {
+                                            "data": {
+                                                "id": self.model_id,
+                                                "name": self.name,
+                                                "type": self.model_type,
+                                                "modelVersions": [
+                                                    {
+                                                        "id": v.id,
+                                                        "name": v.name,
+                                                        "baseModel": v.base_model,
+                                                        "status": "Published",
+                                                    }
+                                                    for v in self.versions
+                                                ],
+                                            }
+                                        },
+                                    },
+                                ]
+                            }
+                        },
+                    }
+                },
                 "page": "/models/[id]/[[...slug]]",
                 "query": {"id": str(self.model_id)},
             }
@@ -121,7 +149,9 @@ class FakeSite:
         parts = urlsplit(url)
         session = event.get("sessionId")
         if parts.scheme not in ("http", "https"):  # the extension's own pages, data: URLs
-            browser.send_nowait("Fetch.continueRequest", {"requestId": params["requestId"]}, session_id=session)
+            browser.send_nowait(
+                "Fetch.continueRequest", {"requestId": params["requestId"]}, session_id=session
+            )
             return
         with self._lock:
             self.requests.append(url)

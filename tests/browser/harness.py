@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.browser.chromium_cdp import Browser, CDPError, Session
+from tests.browser.chromium_cdp import Browser, Session
 from tests.browser.fake_site import FakeSite, ModelPage
 
 REPO = Path(__file__).resolve().parents[2]
@@ -169,39 +169,30 @@ class World:
         return self.user_data_dir / "NativeMessagingHosts" / f"{HOST_NAME}.json"
 
     def installer(self, command: str, *args: str) -> subprocess.CompletedProcess[str]:
-        if not (REPO / "host" / "installer" / "cli.py").exists():  # TEMPORARY until the installer lands
-            return self._temporary_installer(command, *args)
-        argv = [sys.executable, "-m", "host", command, "--browser", "chromium",
-                "--user-data-dir", str(self.user_data_dir), *args]
+        argv = [
+            sys.executable,
+            "-m",
+            "host",
+            command,
+            "--browser",
+            "chromium",
+            "--user-data-dir",
+            str(self.user_data_dir),
+            *args,
+        ]
         done = subprocess.run(argv, cwd=REPO, env=self.env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, f"{' '.join(argv[2:])} failed:\n{done.stdout}\n{done.stderr}"
         return done
 
     def install_host(self, *extension_ids: str) -> subprocess.CompletedProcess[str]:
-        """Install for the given extension ids (default: the installer's default, the stub)."""
+        """Install for the given extension ids (none: the installer's default, the config's ids
+        or else the stub's)."""
         args = ["--catalog-dir", str(self.catalog_dir), "--models-dir", str(self.models_dir)]
         for extension_id in extension_ids:
             args += ["--extension-id", extension_id]
         done = self.installer("install", *args)
-        self.install_is_default = not extension_ids
+        self.install_is_default = extension_ids in ((), (STUB_ID,))
         return done
-
-    def _temporary_installer(self, command: str, *args: str) -> subprocess.CompletedProcess[str]:
-        manifest = self.host_manifest
-        if command == "uninstall":
-            manifest.unlink(missing_ok=True)
-            return subprocess.CompletedProcess([], 0, "", "")
-        ids = [args[i + 1] for i, a in enumerate(args) if a == "--extension-id"] or [STUB_ID]
-        launcher = self.root / "launcher.sh"
-        launcher.write_text(f'#!/bin/sh\nexec {sys.executable} -m host "$@"\n')
-        launcher.chmod(0o755)
-        manifest.parent.mkdir(parents=True, exist_ok=True)
-        manifest.write_text(json.dumps({
-            "name": HOST_NAME, "description": "x", "path": str(launcher), "type": "stdio",
-            "allowed_origins": [f"chrome-extension://{i}/" for i in ids]}))
-        self.config_path.write_text(json.dumps({
-            "catalog_dir": str(self.catalog_dir), "models_dir": str(self.models_dir), "extension_ids": ids}))
-        return subprocess.CompletedProcess([], 0, "", "")
 
     def uninstall_host(self) -> subprocess.CompletedProcess[str]:
         self.install_is_default = False
@@ -363,6 +354,7 @@ class PageView:
 
     def find_content_world(self) -> None:
         """The execution context Chrome created for our content script in this page."""
+
         def is_ours(params: dict[str, Any]) -> bool:
             context = params["context"]
             return (
@@ -371,7 +363,9 @@ class PageView:
             )
 
         self.context_id = self.session.wait_event("Runtime.executionContextCreated", is_ours)["context"]["id"]
-        self.session.wait_for("!!globalThis.__catalogStub", context_id=self.context_id, what="the content script")
+        self.session.wait_for(
+            "!!globalThis.__catalogStub", context_id=self.context_id, what="the content script"
+        )
 
     def js(self, expression: str) -> Any:
         return self.session.evaluate(expression, context_id=self.context_id)
@@ -412,7 +406,9 @@ class PageView:
         return {row["id"]: row["badge"] for row in self.rows()}
 
     def notice(self) -> str | None:
-        notice: str | None = self.js("__catalogStub.root()?.querySelector('[data-role=notice]')?.textContent ?? null")
+        notice: str | None = self.js(
+            "__catalogStub.root()?.querySelector('[data-role=notice]')?.textContent ?? null"
+        )
         return notice
 
     def panel_html_elements(self) -> list[str]:
@@ -469,13 +465,13 @@ class PopupView:
         value: str = self.session.evaluate("document.getElementById('state').dataset.state")
         return value
 
+    def screenshot(self, path: Path) -> Path:
+        return self.session.screenshot(path)
+
     def recheck(self) -> None:
         done = int(self.session.evaluate("Number(document.body.dataset.checked)"))
         self.session.evaluate("document.getElementById('recheck').click()")
         self.wait_checked(done + 1)
 
     def close(self) -> None:
-        try:
-            self.session.close()
-        except CDPError:
-            pass
+        self.session.close()

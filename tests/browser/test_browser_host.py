@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -98,7 +99,7 @@ def test_a_request_cut_by_a_host_crash_falls_back_to_send_native_message(
     assert world.catalog_version_ids("models") == {payload["id"]}
 
 
-def test_popup_shows_a_reachable_host_and_its_folders(world: World) -> None:
+def test_popup_shows_a_reachable_host_and_its_folders(world: World, shots: Path) -> None:
     popup = world.open_popup()
     assert popup.state() == "ok"
     assert popup.text("state") == "Host reachable"
@@ -108,9 +109,10 @@ def test_popup_shows_a_reachable_host_and_its_folders(world: World) -> None:
     assert popup.text("models-dir") == str(world.models_dir)
     assert popup.text("extension-id") == STUB_ID
     assert not popup.visible("last-error")
+    popup.screenshot(shots / "popup-ok.png")
 
 
-def test_host_not_installed_says_to_run_the_installer(world: World) -> None:
+def test_host_not_installed_says_to_run_the_installer(world: World, shots: Path) -> None:
     from tests.browser.fake_site import ModelPage, Version
 
     world.uninstall_host()
@@ -131,6 +133,7 @@ def test_host_not_installed_says_to_run_the_installer(world: World) -> None:
     assert page.notice() is not None
     assert page.notice().startswith("Host not installed: run install/install.sh")
     assert page.badges() == {9101: "Host unavailable"}
+    page.screenshot(shots / "page-host-not-installed.png")
 
     # installing it fixes things without restarting the browser; the popup keeps the last error
     world.install_host()
@@ -138,6 +141,7 @@ def test_host_not_installed_says_to_run_the_installer(world: World) -> None:
     assert popup.state() == "ok"
     assert popup.visible("last-error")
     assert "Host not installed" in popup.text("last-error-hint")
+    popup.screenshot(shots / "popup-after-reinstall.png")
 
 
 def test_caller_not_in_allowed_origins_says_which_id_to_install_for(world: World) -> None:
@@ -173,7 +177,10 @@ def test_a_large_catalog_map_arrives_in_pages_under_1_mib(world: World, channel:
     count = 12_000
     entries = [
         catalog_entry(
-            100_000 + i, 50_000 + i // 4, f"model_{i:05d}_{'x' * 60}.safetensors", "loras",
+            100_000 + i,
+            50_000 + i // 4,
+            f"model_{i:05d}_{'x' * 60}.safetensors",
+            "loras",
             name=f"A long model name to make the catalog big — number {i} {'·' * 40}",
         )
         for i in range(count)

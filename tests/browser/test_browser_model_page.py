@@ -43,12 +43,22 @@ def keep_screenshot(path: Path) -> None:
 
 def test_a_model_page_with_three_versions_shows_a_badge_for_each(world: World, shots: Path) -> None:
     # v1.0: promoted to the style-LoRA catalog and downloaded; v2.0: in models.json, not on disk
-    world.write_catalog("loras", {"sd15_loras": [
-        catalog_entry(V_OLD, MODEL, "watercolor_v1.safetensors", "loras", base_model="SD 1.5"),
-    ]})
-    world.write_catalog("models", {"loras": [
-        catalog_entry(V_MID, MODEL, "watercolor_v2.safetensors", "loras/styles"),
-    ]})
+    world.write_catalog(
+        "loras",
+        {
+            "sd15_loras": [
+                catalog_entry(V_OLD, MODEL, "watercolor_v1.safetensors", "loras", base_model="SD 1.5"),
+            ]
+        },
+    )
+    world.write_catalog(
+        "models",
+        {
+            "loras": [
+                catalog_entry(V_MID, MODEL, "watercolor_v2.safetensors", "loras/styles"),
+            ]
+        },
+    )
     world.put_model_file("loras", "watercolor_v1.safetensors")
 
     page = world.open_model_page(WATERCOLOR, version_id=V_MID)
@@ -67,17 +77,26 @@ def test_a_model_page_with_three_versions_shows_a_badge_for_each(world: World, s
     keep_screenshot(page.screenshot(shots / "model-page-badges.png"))
 
     # a model none of whose versions is in the catalog
-    other = world.open_model_page(ModelPage(5002, "Paper Cut Style", [Version(7001, "v1"), Version(7002, "v2")]))
+    other = world.open_model_page(
+        ModelPage(5002, "Paper Cut Style", [Version(7001, "v1"), Version(7002, "v2")])
+    )
     assert other.badges() == {7001: "Not in catalog", 7002: "Not in catalog"}
     assert [row["actions"] for row in other.rows()] == [["add"], ["add"]]
 
 
 def test_add_promote_and_remove_from_the_page(world: World, fake_civitai: FakeCivitai, shots: Path) -> None:
     fake_civitai.add_version(lora_payload(V_NEW, MODEL, "watercolor_v3.safetensors"))
-    world.write_catalog("loras", {"sd15_loras": [
-        catalog_entry(V_OLD, MODEL, "watercolor_v1.safetensors", "loras", base_model="SD 1.5"),
-    ]})
-    world.write_catalog("models", {"loras": [catalog_entry(V_MID, MODEL, "watercolor_v2.safetensors", "loras")]})
+    world.write_catalog(
+        "loras",
+        {
+            "sd15_loras": [
+                catalog_entry(V_OLD, MODEL, "watercolor_v1.safetensors", "loras", base_model="SD 1.5"),
+            ]
+        },
+    )
+    world.write_catalog(
+        "models", {"loras": [catalog_entry(V_MID, MODEL, "watercolor_v2.safetensors", "loras")]}
+    )
     world.put_model_file("loras", "watercolor_v1.safetensors")
     page = world.open_model_page(WATERCOLOR)
 
@@ -85,10 +104,16 @@ def test_add_promote_and_remove_from_the_page(world: World, fake_civitai: FakeCi
     page.click(V_NEW, "add")
     assert world.catalog_version_ids("models") == {V_MID, V_NEW}
     added = next(
-        e for c in world.read_catalog("models")["categories"] for e in c["models"]
+        e
+        for c in world.read_catalog("models")["categories"]
+        for e in c["models"]
         if e.get("civitai_version_id") == V_NEW
     )
-    assert (added["dest"], added["file"], added["civitai_model_id"]) == ("loras", "watercolor_v3.safetensors", MODEL)
+    assert (added["dest"], added["file"], added["civitai_model_id"]) == (
+        "loras",
+        "watercolor_v3.safetensors",
+        MODEL,
+    )
     row = {r["id"]: r for r in page.rows()}[V_NEW]
     assert row["badge"] == "In catalog"
     assert row["actions"] == ["promote", "remove"]
@@ -116,16 +141,24 @@ def test_add_promote_and_remove_from_the_page(world: World, fake_civitai: FakeCi
 
     page.click(V_NEW, "remove")
     assert world.catalog_version_ids("loras") == {V_OLD}
-    assert page.badges() == {V_NEW: "Other version in catalog", V_MID: "Other version in catalog", V_OLD: "Downloaded"}
+    assert page.badges() == {
+        V_NEW: "Other version in catalog",
+        V_MID: "Other version in catalog",
+        V_OLD: "Downloaded",
+    }
     assert world.read_catalog("loras")["version"] == 3  # promote and remove each bumped it
     page.screenshot(shots / "after-actions.png")
 
 
-def test_add_refused_or_failing_explains_why_and_changes_nothing(world: World, fake_civitai: FakeCivitai) -> None:
+def test_add_refused_or_failing_explains_why_and_changes_nothing(
+    world: World, fake_civitai: FakeCivitai
+) -> None:
     generation_only = load_fixture("usage_generation")  # usageControl "Generation"
     generation_only.update(id=8101, modelId=8100)
     fake_civitai.add_version(generation_only)
-    page = world.open_model_page(ModelPage(8100, "Studio Portrait Pro", [Version(8101, "v1"), Version(8102, "v2")]))
+    page = world.open_model_page(
+        ModelPage(8100, "Studio Portrait Pro", [Version(8101, "v1"), Version(8102, "v2")])
+    )
 
     page.click(8101, "add")
     row = {r["id"]: r for r in page.rows()}[8101]
@@ -143,23 +176,29 @@ def test_add_refused_or_failing_explains_why_and_changes_nothing(world: World, f
 def test_text_from_the_page_and_from_civitai_stays_text(world: World, fake_civitai: FakeCivitai) -> None:
     hostile_name = '<img src=x onerror="window.__pwned = 1">v<b>2</b>'
     payload = lora_payload(9202, 9200, "hostile.safetensors")
-    payload["model"]["name"] = '<script>window.__pwned = 2</script>Evil'
+    payload["model"]["name"] = "<script>window.__pwned = 2</script>Evil"
     fake_civitai.add_version(payload)
-    page = world.open_model_page(ModelPage(9200, "<i>Evil</i> model", [Version(9201, hostile_name), Version(9202, "v3")]))
+    page = world.open_model_page(
+        ModelPage(9200, "<i>Evil</i> model", [Version(9201, hostile_name), Version(9202, "v3")])
+    )
 
     page.click(9202, "add")
     rows = {r["id"]: r for r in page.rows()}
     assert rows[9201]["name"] == hostile_name
-    assert '<script>window.__pwned = 2</script>Evil' in rows[9202]["message"]
+    assert "<script>window.__pwned = 2</script>Evil" in rows[9202]["message"]
     assert set(page.panel_html_elements()) <= {"style", "div", "header", "span", "button"}
     assert page.main_world("window.__pwned === undefined") is True
     assert page.js("window.__pwned === undefined") is True
 
 
 def test_versions_from_links_only_and_in_app_navigation(world: World) -> None:
-    world.write_catalog("models", {"loras": [catalog_entry(V_MID, MODEL, "watercolor_v2.safetensors", "loras")]})
+    world.write_catalog(
+        "models", {"loras": [catalog_entry(V_MID, MODEL, "watercolor_v2.safetensors", "loras")]}
+    )
     links_only = ModelPage(
-        7300, "Links Only", [Version(7301, "first"), Version(7302, "second"), Version(7303, "third")],
+        7300,
+        "Links Only",
+        [Version(7301, "first"), Version(7302, "second"), Version(7303, "third")],
         next_data=False,
     )
     page = world.open_model_page(links_only)
@@ -189,5 +228,9 @@ def test_versions_from_links_only_and_in_app_navigation(world: World) -> None:
     page.wait_lookups(lookups + 1)
     rows = page.rows()
     assert [r["id"] for r in rows] == [V_NEW, V_MID, V_OLD]
-    assert page.badges() == {V_NEW: "Other version in catalog", V_MID: "In catalog", V_OLD: "Other version in catalog"}
+    assert page.badges() == {
+        V_NEW: "Other version in catalog",
+        V_MID: "In catalog",
+        V_OLD: "Other version in catalog",
+    }
     assert [r["current"] for r in rows] == [False, True, False]

@@ -567,3 +567,230 @@ def test_non_ascii_file_name_is_kept() -> None:
     entry = build(load_fixture("non_ascii"))
     assert entry["file"] == "Sakura_Miku_Stïl_桜.safetensors"
     assert entry["trigger_words"] == ["さくらミク", "pink hair, \\(cherry blossoms\\)"]
+
+
+# The fixture README's "expected add result" column: (file, display name).
+FIXTURE_FILE_AND_NAME = {
+    "aesthetic_gradient": (
+        "moody_aesthetic.pt",
+        "Moody Aesthetic v1.0 [SD 1.4]",
+    ),
+    "clip_vision": (
+        "clipVisionH_h.safetensors",
+        "CLIP Vision H ViT-H [Wan Video 14B i2v 480p FP16]",
+    ),
+    "cogvideox_checkpoint": (
+        "cogVideoXFun_5bV10.safetensors",
+        "CogVideoX Fun 5B v1.0 [CogVideoX BF16]",
+    ),
+    "controlnet": (
+        "lineArtControlnetXL_v10.safetensors",
+        "Line Art ControlNet XL v1.0 [SDXL 1.0 FP16]",
+    ),
+    "diffusion_model_filetype": (
+        "qwenImageRealism_v10.safetensors",
+        "Qwen Image Realism v1.0 [Qwen FP8]",
+    ),
+    "dora": (
+        "clay_figure_dora_xl.safetensors",
+        "Clay Figure DoRA v1.0 [SDXL 1.0 FP16]",
+    ),
+    "embedding": (
+        "cleanneg_v2.safetensors",
+        "CleanNeg v2 [SD 1.5 FP16]",
+    ),
+    "empty_version_name": (
+        "moonlit_ink.safetensors",
+        "Moonlit Ink [Illustrious FP16]",
+    ),
+    "flux1_dev_checkpoint": (
+        "fluxDevFp8Repack_v10.safetensors",
+        "Flux Dev fp8 Repack v1.0 [Flux.1 D FP8]",
+    ),
+    "flux2_checkpoint": (
+        "flux2DevMixed_v10Fp8.safetensors",
+        "Flux2 Dev Mixed v1.0 fp8 [Flux.2 D FP8]",
+    ),
+    "flux_kontext_checkpoint": (
+        "kontextEdit_dev.safetensors",
+        "Kontext Edit dev [Flux.1 Kontext FP8]",
+    ),
+    "flux_lora": (
+        "film_grain_flux_v1.safetensors",
+        "Film Grain Flux v1 [Flux.1 D BF16]",
+    ),
+    "hashes_empty": (
+        "paper_cutout_v1.safetensors",
+        "Paper Cutout Style v1.0 [SD 1.5 FP16]",
+    ),
+    "hunyuan1_checkpoint": (
+        "hunyuanDiTAnime_v12.safetensors",
+        "Hunyuan DiT Anime v1.2 [Hunyuan 1 FP16]",
+    ),
+    "hunyuan_video_checkpoint": (
+        "hunyuanVideoCommunity_fp8.safetensors",
+        "Hunyuan Video Community fp8 [Hunyuan Video FP8]",
+    ),
+    "hypernetwork": (
+        "ghibliSkies_v1.pt",
+        "Ghibli Skies Hypernetwork v1 [SD 1.5 FP32]",
+    ),
+    "illustrious_lora": (
+        "ink_wash_illustrious_v15.safetensors",
+        "Ink Wash Illustrious v1.5 [Illustrious FP16]",
+    ),
+    "locon": (
+        "stainedGlass_locon_v10.safetensors",
+        "Stained Glass LyCORIS v1.0 [SD 1.5 FP16]",
+    ),
+    "ltxv23_checkpoint": (
+        "ltxVideo23_v23Distilled.safetensors",
+        "LTX Video 2.3 v2.3 distilled [LTXV 2.3 FP8]",
+    ),
+    "ltxv_checkpoint": (
+        "ltxVideoBase_091.safetensors",
+        "LTX Video Base 0.9.1 [LTXV BF16]",
+    ),
+    "metadata_null": (
+        "softPastelMix_v3.safetensors",
+        "Soft Pastel Mix v3 [SD 1.5]",
+    ),
+    "motion_module": (
+        "smoothMotion_mmSd15V3.safetensors",
+        "Smooth Motion Module v3 [SD 1.5 FP16]",
+    ),
+    "no_metadata_fp": (
+        "retroAnimeXL_v11.safetensors",
+        "Retro Anime XL v1.1 [SDXL 1.0]",
+    ),
+    "no_primary_flag": (
+        "coastline768_v21768-pruned.safetensors",
+        "Coastline 768 v2.1 768 [SD 2.1 FP16]",
+    ),
+    "non_ascii": (
+        "Sakura_Miku_Stïl_桜.safetensors",
+        "桜色ミク 🌸 スタイル v1.0 ✨ [Illustrious FP16]",
+    ),
+    "noobai_lora": (
+        "thick_lineart_noob_eps_v1.safetensors",
+        "Thick Lineart Noob eps v1 [NoobAI FP16]",
+    ),
+    "paid_access": (
+        "gilded_armor_il_v1.safetensors",
+        "Gilded Armor v1.0 [Illustrious FP16]",
+    ),
+    "pony_lora": (
+        "CelShadePony_v2.safetensors",
+        "Cel Shade Pony v2.0 [Pony]",
+    ),
+    "pony_v7_checkpoint": (
+        "ponyDiffusionV7_v70.safetensors",
+        "Pony Diffusion V7 v7.0 [Pony V7 BF16]",
+    ),
+    "pony_v7_lora": (
+        "plush_toy_ponyv7.safetensors",
+        "Plush Toy V7 v1.0 [Pony V7 BF16]",
+    ),
+    "poses": (
+        "dynamicActionPoses_pack1.zip",
+        "Dynamic Action Poses Pack 1 [SD 1.5]",
+    ),
+    "primary_not_first": (
+        "largeLandscapeMix_v20.safetensors",
+        "Large Landscape Mix v2.0 [SD 3.5 Large FP16]",
+    ),
+    "same_name": (
+        "jugglerXL_jugglerXL.safetensors",
+        "Juggler XL [SDXL 1.0 FP16]",
+    ),
+    "sd15_checkpoint_2022": (
+        "dreamlensRealistic_v10.safetensors",
+        "DreamLens Realistic v1.0 [SD 1.5 FP32]",
+    ),
+    "sd15_lora": (
+        "detail_tweaker_mini.safetensors",
+        "Detail Tweaker Mini v1.0 [SD 1.5 FP16]",
+    ),
+    "sdxl_lora": (
+        "watercolor_dreams_xl_v1.safetensors",
+        "Watercolor Dreams XL v1.0 [SDXL 1.0 FP16]",
+    ),
+    "stats_null": (
+        "urbanNightsXL_v40.safetensors",
+        "Urban Nights XL v4.0 [SDXL 1.0 FP16]",
+    ),
+    "taken_down": (
+        "neon_sign_style_xl.safetensors",
+        "Neon Sign Style v1.0 [SDXL 1.0 FP16]",
+    ),
+    "text_encoder": (
+        "t5xxlEncoderRepack_fp8E4m3fn.safetensors",
+        "T5 XXL Encoder Repack fp8 e4m3fn [Flux.1 D FP8]",
+    ),
+    "unet_filetype": (
+        "hidreamI1GGUF_fullQ8.gguf",
+        "HiDream I1 GGUF Full Q8 [HiDream]",
+    ),
+    "unet_type": (
+        "schnellUnetOnly_schnellFp8.safetensors",
+        "Schnell UNet Only schnell fp8 [Flux.1 S FP8]",
+    ),
+    "unknown_base_model": (
+        "auroraSketch_v09Preview.safetensors",
+        "Aurora Sketch v0.9 preview [Zeta Diffusion 3 Turbo BF16]",
+    ),
+    "upscaler": (
+        "4x_CrispUpscale.pth",
+        "Crisp Upscale 4x [Other FP32]",
+    ),
+    "usage_download": (
+        "noobVibrantMix_v30.safetensors",
+        "Noob Vibrant Mix v3.0 [NoobAI FP16]",
+    ),
+    "vae": (
+        "clearXLVae_v10.safetensors",
+        "Clear XL VAE v1.0 [SDXL 1.0 FP32]",
+    ),
+    "wan22_checkpoint": (
+        "wan22SmoothMix_i2vA14bHighNoise.safetensors",
+        "Wan 2.2 Smooth Mix I2V A14B fp8 [Wan Video 2.2 I2V-A14B FP8]",
+    ),
+    "wan_lora": (
+        "orbit_camera_wan14b_t2v.safetensors",
+        "Orbit Camera Wan v1.0 [Wan Video 14B t2v BF16]",
+    ),
+    "wan_t2v_checkpoint": (
+        "wanT2VFinetune_v1Fp8.safetensors",
+        "Wan T2V Finetune v1 [Wan Video 14B t2v FP8]",
+    ),
+}
+
+
+@pytest.mark.parametrize(("fixture", "expected"), sorted(FIXTURE_FILE_AND_NAME.items()))
+def test_fixture_file_and_display_name(fixture: str, expected: tuple[str, str]) -> None:
+    entry = build(load_fixture(fixture))
+    assert (entry["file"], entry["name"]) == expected
+
+
+# --- which refusal comes first ------------------------------------------------------------------
+# SPEC §5 step 4 lists type -> category first, then the primary file, then its name; the fixture
+# README pins the same order. An unsupported type is the more useful answer.
+
+
+@pytest.mark.parametrize("name", ["../x.zip", "", "CON.zip"])
+def test_unsupported_type_is_reported_before_an_unsafe_name(name: str) -> None:
+    with pytest.raises(UnsupportedTypeError):
+        build(a_version(model={"name": "W", "type": "Workflows"}, files=[a_file(name=name, type="Archive")]))
+
+
+def test_unsupported_type_is_reported_before_no_files() -> None:
+    with pytest.raises(UnsupportedTypeError):
+        build(a_version(model={"name": "W", "type": "Wildcards", "mode": "Archived"}, files=[]))
+
+
+def test_unsafe_name_error_message_stays_short() -> None:
+    # the message goes into a reply, and Chrome kills the port on a reply over 1 MiB
+    with pytest.raises(UnsafeFilenameError) as info:
+        build(a_version(files=[a_file(name="a" * 2_000_000 + ".safetensors")]))
+    assert len(info.value.message) < 2000
+    assert "2000012 bytes" in info.value.message

@@ -1,0 +1,266 @@
+"""`catalog-host doctor`: per browser, where it looks, what is there, and whether it works.
+
+Read-only, except that it starts each registered launcher once for a real framed `ping`. Both
+levels are checked because a user-level manifest shadows the system one even when it is broken
+(Chrome takes the first manifest it finds and never falls back). The exit status is 1 when
+something is broken; each problem comes with its fix in words. Sandboxed (snap / flatpak)
+browsers and browsers found but not registered are warnings: they may be deliberate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from host import __version__
+from host.errors import ConfigError
+from host.installer.browsers import Browser
+from host.installer.launcher import Interpreter, command_line
+from host.installer.machine import Machine
+from host.installer.manifest import launcher_of, manifest_problems
+from host.installer.plan import SANDBOX_NOTE, Options, named_browsers
+from host.installer.probe import PingResult, ping
+from host.installer.targets import OsTargets, Target, targets_for
+from host.settings import STUB_EXTENSION_ID, Settings, default_log_dir, load_settings
+
+
+@dataclass
+class Finding:
+    """What one target holds."""
+
+    target: Target
+    present: bool = False
+    state: str = "nothing there"
+    problems: list[str] = field(default_factory=list)
+    ping: PingResult | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.present and not self.problems
+
+
+@dataclass
+class Report:
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (what, fix)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Doctor:
+    def __init__(self, machine: Machine, interp: Interpreter, ids: tuple[str, ...]) -> None:
+        self.machine = machine
+        self.interp = interp
+        self.ids = ids
+        self.windows = machine.os == "windows"
+        self._pings: dict[str, PingResult] = {}
+
+    def _ping(self, launcher: Path) -> PingResult:
+        key = str(launcher)
+        if key not in self._pings:
+            self._pings[key] = ping(launcher, f"chrome-extension://{self.ids[0]}/")
+        return self._pings[key]
+
+    def _manifest_path(self, target: Target, finding: Finding) -> Path | None:
+        if not (target.registry_key and target.hive):
+            return target.manifest_path
+        registry = self.machine.registry
+        if not registry.key_exists(target.hive, target.registry_key):
+            return None
+        finding.present = True
+        value = registry.get_default(target.hive, target.registry_key)
+        if not value:
+            finding.problems.append("the registry key has no default value (the manifest path)")
+            return None
+        return Path(value)
+
+    def inspect(self, target: Target) -> Finding:
+        finding = Finding(target)
+        path = self._manifest_path(target, finding)
+        if path is None:
+            return finding
+        if not (path.exists() or path.is_symlink()):
+            if finding.present:
+                finding.problems.append(f"the key names {path}, which does not exist")
+            return finding
+        finding.present = True
+        finding.state = f"manifest {path}" if target.registry_key else "manifest"
+        try:
+            data = json.loads(path.read_bytes())
+        except OSError as exc:
+            finding.problems.append(f"the manifest cannot be read: {exc.strerror or exc}")
+            return finding
+        except ValueError as exc:
+            finding.problems.append(f"the manifest is not valid JSON: {exc}")
+            return finding
+        finding.problems += [f"the manifest {p}" for p in
+                             manifest_problems(data, self.ids, self.windows)]
+        launcher = launcher_of(data, path, self.windows) if isinstance(data, dict) else None
+        if launcher is None:
+            return finding
+        finding.state += f" -> launcher {launcher}"
+        if not launcher.is_file():
+            finding.problems.append(f"the launcher {launcher} does not exist")
+        elif not self.windows and not os.access(launcher, os.X_OK):
+            finding.problems.append(f"the launcher {launcher} is not executable")
+        else:
+            finding.ping = self._ping(launcher)
+            if not finding.ping.ok:
+                finding.problems.append(f"the launcher does not answer ping: {finding.ping.detail}")
+        return finding
+
+    def install_command(self, browser: Browser | None, level: str) -> str:
+        args = ["install"]
+        if browser is not None:
+            args += ["--browser", browser.key]
+        if level == "system":
+            args.append("--system")
+        return command_line(self.machine, self.interp, *args)
+
+
+def _describe(finding: Finding) -> str:
+    if not finding.present:
+        return finding.state
+    text = finding.state
+    if finding.ping is not None and finding.ping.ok:
+        text += f"; answers ping: {finding.ping.detail} ({finding.ping.elapsed_ms:.0f} ms)"
+    if finding.problems:
+        return text + "\n            BROKEN: " + "\n            BROKEN: ".join(finding.problems)
+    return text + "; valid, allows the configured extension ids"
+
+
+def _settings_section(settings: Settings | None, error: str | None, out: TextIO) -> None:
+    print("Config in force", file=out)
+    if settings is None:
+        print(f"  config file      BROKEN: {error}", file=out)
+        return
+    desc = settings.describe()
+    config = settings.config_path
+    catalog = settings.catalog_dir
+    models = settings.models_dir
+    rows = [
+        ("config file", f"{config} ({'exists' if config.is_file() else 'absent: defaults'})"),
+        ("catalog dir", f"{catalog} (" + (", ".join(
+            f"{n} {'present' if (catalog / n).is_file() else 'absent'}"
+            for n in ("models.json", "loras.json")) if catalog.is_dir()
+            else "absent: created on the first add") + ")"),
+        ("models dir", (f"{models} ({'exists' if models.is_dir() else 'MISSING'})"
+                        if models else "not set")),
+        ("civitai url", desc["civitai_url"]),
+        ("civitai api key", desc["civitai_api_key"] or "not set"),
+        ("extension ids", ", ".join(desc["extension_ids"])),
+        ("logs", str(default_log_dir())),
+    ]
+    for name, value in rows:
+        print(f"  {name:<16} {value}", file=out)
+
+
+def _check_browser(doctor: Doctor, os_targets: OsTargets, browser: Browser, system: bool,
+                   report: Report, out: TextIO) -> bool:
+    """Print one browser's block; return whether it has a working registration."""
+    detection = os_targets.detect(browser)
+    user = [doctor.inspect(t) for t in os_targets.user_targets(browser)]
+    system_findings = [doctor.inspect(t) for t in os_targets.system_targets(browser)]
+    found = "; ".join(detection.installed + detection.sandboxed) or "not found on this machine"
+    print(f"{browser.label} [{browser.key}]: {found}", file=out)
+    for level, findings in (("user", user), ("system", system_findings)):
+        for f in findings:
+            if f.present:
+                print(f"  {level:<7} {f.target.where}\n            {_describe(f)}", file=out)
+            else:
+                print(f"  {level:<7} {f.target.where}: {_describe(f)}", file=out)
+    if any(f.present for f in user) and any(f.present for f in system_findings):
+        print("  in force: the user-level manifest (it shadows the system one)", file=out)
+    for f in user + system_findings:
+        if f.present and f.problems:
+            report.problems.append((
+                f"{browser.label}: {f.target.level}-level registration at {f.target.where} is "
+                f"broken: {'; '.join(f.problems)}",
+                f"re-run `{doctor.install_command(browser, f.target.level)}`",
+            ))
+    broken_user = [f for f in user if f.present and f.problems]
+    if broken_user and any(f.ok for f in system_findings):
+        report.problems.append((
+            f"{browser.label}: the broken user-level manifest shadows the working system-wide one "
+            "(the browser never falls back)",
+            f"delete {broken_user[0].target.where} or re-run "
+            f"`{doctor.install_command(browser, 'user')}`",
+        ))
+    registered = any(f.present for f in user + system_findings)
+    for evidence in detection.sandboxed:
+        kind = evidence.split(" ", 1)[0]
+        report.warnings.append(SANDBOX_NOTE.format(label=browser.label, kind=kind))
+    if detection.installed and not registered:
+        report.warnings.append(
+            f"{browser.label} is installed but the host is not registered with it; fix: "
+            f"`{doctor.install_command(browser, 'system' if system else 'user')}`")
+    return any(f.ok for f in user + system_findings)
+
+
+def run_doctor(machine: Machine, interp: Interpreter, options: Options, out: TextIO) -> int:
+    report = Report()
+    settings: Settings | None
+    try:
+        settings = load_settings(dict(machine.env))
+        error = None
+    except ConfigError as exc:
+        settings, error = None, exc.message
+        report.problems.append((f"the config file is unusable: {exc.message}",
+                                "correct it (one JSON object) or move it away"))
+    ids = settings.extension_ids if settings else (STUB_EXTENSION_ID,)
+    print(f"catalog-host doctor ({__version__}, {machine.os})\n", file=out)
+    _settings_section(settings, error, out)
+    if settings and settings.models_dir is None:
+        report.warnings.append("no models folder is configured: every entry shows as missing; "
+                               f"fix: `{command_line(machine, interp, 'install', '--models-dir', 'DIR')}`")
+    elif settings and settings.models_dir and not settings.models_dir.is_dir():
+        report.warnings.append(f"the models folder {settings.models_dir} does not exist")
+    print("", file=out)
+
+    doctor = Doctor(machine, interp, ids)
+    os_targets = targets_for(machine)
+    working = False
+    if options.user_data_dir is not None:
+        finding = doctor.inspect(os_targets.profile_target(options.user_data_dir))
+        print(f"Profile folder {options.user_data_dir}\n  profile {finding.target.where}\n"
+              f"            {_describe(finding)}", file=out)
+        working = finding.ok
+        if finding.present and finding.problems:
+            report.problems.append((f"the registration at {finding.target.where} is broken: "
+                                    + "; ".join(finding.problems),
+                                    "re-run install with the same --user-data-dir"))
+    else:
+        browsers = named_browsers(os_targets, options.browsers or ["all"])
+        for browser in browsers:
+            working |= _check_browser(doctor, os_targets, browser, options.system, report, out)
+    _host_view_warnings(doctor, settings, report)
+    if not working:
+        report.problems.append(("the host is not registered (and working) with any browser "
+                                "checked", f"run `{command_line(machine, interp, 'install')}`"))
+    return _summary(report, out)
+
+
+def _host_view_warnings(doctor: Doctor, settings: Settings | None, report: Report) -> None:
+    """The host the browser starts may see other folders than this shell (other environment)."""
+    if settings is None:
+        return
+    for launcher, result in doctor._pings.items():
+        seen = (result.result or {}).get("catalog_dir")
+        if result.ok and isinstance(seen, str) and Path(seen) != settings.catalog_dir:
+            report.warnings.append(
+                f"the host started through {launcher} uses the catalog {seen}, but this shell's "
+                f"settings say {settings.catalog_dir} (a different environment or config file)")
+
+
+def _summary(report: Report, out: TextIO) -> int:
+    print("", file=out)
+    for warning in report.warnings:
+        print(f"Warning: {warning}", file=out)
+    if not report.problems:
+        print("Result: OK", file=out)
+        return 0
+    print(f"Result: {len(report.problems)} problem(s)", file=out)
+    for number, (what, fix) in enumerate(report.problems, 1):
+        print(f"  {number}. {what}\n     fix: {fix}", file=out)
+    return 1
