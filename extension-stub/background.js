@@ -26,8 +26,9 @@ const CHROME_ERRORS = [
   ["Native host has exited.", "host_exited"],
   ["Error when communicating with the native messaging host.", "host_communication"],
 ];
-// Errors the fallback channel cannot fix: retrying would only start another doomed process.
-const PERMANENT = new Set(["host_not_installed", "host_forbidden", "forbidden_origin"]);
+// Errors the fallback channel cannot fix: retrying would only start another doomed process
+// (or, after a timeout, make the person wait twice as long for a host that is still busy).
+const NO_RETRY = new Set(["host_not_installed", "host_forbidden", "forbidden_origin", "host_timeout"]);
 
 class NativeError extends Error {
   constructor(code, message, details = {}) {
@@ -52,9 +53,9 @@ function hintFor(code, message) {
     host_not_installed:
       "Host not installed: run install/install.sh (Windows: install\\install.ps1), then try again.",
     host_forbidden:
-      `Host installed but not for this extension: run the installer again with --extension-id ${id}.`,
+      `Host installed but not for this extension: run install/install.sh --extension-id ${id} again.`,
     forbidden_origin:
-      `The host refuses this extension (id ${id}): run the installer again with --extension-id ${id}.`,
+      `The host refuses this extension (id ${id}): run install/install.sh --extension-id ${id} again.`,
     host_exited:
       "The host stopped before answering: run `python -m host doctor` and look at its log.",
     host_communication:
@@ -231,7 +232,7 @@ async function request(op, params = {}, { channel = "auto" } = {}) {
     try {
       reply = used === "port" ? await portClient.request(message, timeoutMs) : await sendOnce(message, timeoutMs);
     } catch (e) {
-      const retry = channel === "auto" && e.details && e.details.transport && !PERMANENT.has(e.code);
+      const retry = channel === "auto" && e.details && e.details.transport && !NO_RETRY.has(e.code);
       if (!retry) throw e;
       used = "once";
       reply = await sendOnce(message, timeoutMs);
@@ -250,8 +251,16 @@ async function request(op, params = {}, { channel = "auto" } = {}) {
   }
 }
 
-// The whole `map`, page by page (each page is one message, under Chrome's 1 MiB cap).
-async function mapAll({ etag = null, channel = "auto", maxPages = 1000 } = {}) {
+// The whole `map`, page by page (each page is one message, under Chrome's 1 MiB cap). A
+// catalog that changes while we page makes the host answer `cursor_expired`: start again.
+async function mapAll({ etag = null, channel = "auto", maxPages = 1000, attempts = 3 } = {}) {
+  for (let attempt = 1; ; attempt++) {
+    const answer = await mapOnce(etag, channel, maxPages);
+    if (answer.ok || answer.error.code !== "cursor_expired" || attempt >= attempts) return answer;
+  }
+}
+
+async function mapOnce(etag, channel, maxPages) {
   const byVersion = {};
   const byModel = {};
   const pageBytes = [];

@@ -171,7 +171,7 @@
     const seq = ++state.refreshes;
     const modelId = state.modelId;
     const ids = state.versions.map((v) => v.id);
-    if (!modelId) return render();
+    if (!modelId || !ids.length) return render();
     const answer = await ask("lookup", { version_ids: ids, model_ids: [modelId] });
     if (seq !== state.refreshes) return; // a newer refresh (or a navigation) supersedes this one
     state.lookups += 1;
@@ -205,6 +205,7 @@
   async function act(op, vid) {
     if (state.busy.has(vid)) return;
     const entry = state.lookup && (state.lookup.by_version || {})[vid];
+    if (op === "remove" && !entry) return; // the badge changed under the click
     const params = op === "remove" ? { file: entry.file, dest: entry.dest } : { version_id: vid };
     state.busy.add(vid);
     state.messages.set(vid, { kind: "info", text: `${op === "add" ? "Adding" : op === "promote" ? "Promoting" : "Removing"}…` });

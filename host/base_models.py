@@ -12,13 +12,13 @@ import re
 # family -> pattern on the lower-cased, stripped baseModel. Order matters only for
 # lookups that take the first match (promote); the patterns do not overlap.
 FAMILY_PATTERNS: dict[str, re.Pattern[str]] = {
-    "flux": re.compile(r"^flux(\.|\s|$)"),                # Flux.1 D / S / Krea / Kontext, Flux.2 ...
-    "wan": re.compile(r"^wan(\s|$)"),                     # Wan Video ..., Wan Image 2.7
-    "hunyuan_video": re.compile(r"^hunyuan\s*video"),     # not "Hunyuan 1" (an image model)
-    "ltxv": re.compile(r"^ltx"),                          # LTXV, LTXV2, LTXV 2.3
-    "cogvideox": re.compile(r"^cogvideo"),                # CogVideoX
+    "flux": re.compile(r"^flux(\.|\s|$)"),  # Flux.1 D / S / Krea / Kontext, Flux.2 ...
+    "wan": re.compile(r"^wan(\s|$)"),  # Wan Video ..., Wan Image 2.7
+    "hunyuan_video": re.compile(r"^hunyuan\s*video"),  # not "Hunyuan 1" (an image model)
+    "ltxv": re.compile(r"^ltx"),  # LTXV, LTXV2, LTXV 2.3
+    "cogvideox": re.compile(r"^cogvideo"),  # CogVideoX
     "sdxl": re.compile(r"^(sdxl|illustrious|noobai|pony(?!\s*v\s*7))"),  # Pony V7 is AuraFlow
-    "sd1": re.compile(r"^sd\s*1(\.|\s|$)"),               # SD 1.4, SD 1.5, SD 1.5 LCM / Hyper
+    "sd1": re.compile(r"^sd\s*1(\.|\s|$)"),  # SD 1.4, SD 1.5, SD 1.5 LCM / Hyper
 }
 
 # Checkpoints of these families are diffusion models (UNet only) that ComfyUI loads from

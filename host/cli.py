@@ -9,6 +9,7 @@ Kept free of heavy imports: this module runs in every cold host start.
 from __future__ import annotations
 
 import sys
+
 # `typing` is imported for type checkers only: it costs milliseconds in every cold start.
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -8,13 +8,13 @@ never stdout) and answered as `internal_error`.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
-
 from host.context import Context
 from host.errors import HostError
 from host.protocol import OPS, decode_message, parse_request, request_id
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def ok_reply(req_id: Any, result: dict[str, Any]) -> dict[str, Any]:

@@ -78,6 +78,12 @@ class ReplyTooLargeError(ProtocolError):
     code = "reply_too_large"
 
 
+class UnencodableReplyError(ProtocolError):
+    """A reply holds a value JSON cannot carry (NaN, Infinity), e.g. an echoed request id."""
+
+    code = "unencodable_reply"
+
+
 class CursorExpiredError(ProtocolError):
     """A `map` cursor belongs to a catalog state that has changed since; start again."""
 

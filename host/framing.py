@@ -8,14 +8,15 @@ before reading (or allocating) its body.
 
 from __future__ import annotations
 
-import json
 import struct
+
+from host import jsonfast
+from host.errors import BrokenStreamError, FrameTooLargeError, ReplyTooLargeError, UnencodableReplyError
+
 # `typing` is imported for type checkers only: it costs milliseconds in every cold start.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, BinaryIO
-
-from host.errors import BrokenStreamError, FrameTooLargeError, ReplyTooLargeError
 
 HEADER = struct.Struct("=I")
 # Chrome's own limit for a host -> browser message (bytes of JSON, header excluded).
@@ -64,7 +65,18 @@ def read_frame(stream: BinaryIO, max_bytes: int = MAX_REQUEST_BYTES) -> bytes | 
 
 def encode_message(message: Any) -> bytes:
     """UTF-8 JSON of `message`, refusing anything Chrome would not accept."""
-    body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        text = jsonfast.dumps(message)
+    except (ValueError, TypeError, RecursionError) as exc:  # NaN/Infinity (e.g. an echoed id of 1e400)
+        raise UnencodableReplyError(f"the reply cannot be written as JSON ({exc})") from exc
+    try:
+        body = text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (JSON allows "\ud800" in a request, and ids are echoed) is not
+        # UTF-8; \u escapes keep the reply valid JSON that the browser can parse.
+        import json
+
+        body = json.dumps(message, ensure_ascii=True, separators=(",", ":")).encode("ascii")
     if len(body) > MAX_REPLY_BYTES:
         raise ReplyTooLargeError(
             f"reply of {len(body)} bytes is over Chrome's limit of {MAX_REPLY_BYTES} bytes",

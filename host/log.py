@@ -8,6 +8,7 @@ hot path. The CivitAI API key is never passed here.
 from __future__ import annotations
 
 import sys
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any

@@ -8,14 +8,14 @@ start, where importing pydantic alone would triple the latency a person feels.
 
 from __future__ import annotations
 
-import json
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Callable
-    from typing import Any
-
+from host import jsonfast
 from host.catalog.ids import MAX_ID_DIGITS, canonical_id
 from host.errors import InvalidJsonError, InvalidRequestError, UnknownOpError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds in every cold start
+    from collections.abc import Callable
+    from typing import Any
 
 # The most version ids one lookup may ask about (a model page shows a few dozen at most);
 # keeps a lookup reply far under Chrome's 1 MiB limit.
@@ -57,7 +57,12 @@ def _text(name: str, value: Any) -> str:
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=True)
+    """A short, printable rendering of a bad value for an error message."""
+    try:
+        text = jsonfast.dumps(value)
+    except (ValueError, TypeError, RecursionError):
+        text = repr(value)
+    text = text.encode("ascii", "backslashreplace").decode("ascii")
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -96,7 +101,7 @@ ENVELOPE_KEYS = frozenset({"op", "id"})
 class Request:
     __slots__ = ("id", "op", "params")
 
-    def __init__(self, id: Any, op: str, params: dict[str, Any]) -> None:  # noqa: A002
+    def __init__(self, id: Any, op: str, params: dict[str, Any]) -> None:
         self.id = id
         self.op = op
         self.params = params
@@ -124,7 +129,7 @@ def decode_message(body: bytes) -> Any:
     if ("[" in text or "{" in text) and not _depth_ok(text):
         raise InvalidJsonError(f"the message nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(text)
+        return jsonfast.loads(text)
     except ValueError as exc:
         raise InvalidJsonError(f"the message is not JSON: {exc}") from exc
     except RecursionError as exc:  # belt and braces for the depth check

@@ -8,14 +8,14 @@ at once (Chrome kills the host 2 s after closing stdin).
 
 from __future__ import annotations
 
+from host.context import Context
+from host.dispatch import error_reply, handle_message
+from host.errors import HostError, ProtocolError
+from host.framing import encode_message, read_frame, write_frame
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, BinaryIO
-
-from host.context import Context
-from host.dispatch import error_reply, handle_message
-from host.errors import HostError, ProtocolError, ReplyTooLargeError
-from host.framing import encode_message, read_frame, write_frame
 
 EXIT_OK = 0
 EXIT_BROKEN_STREAM = 2
@@ -24,10 +24,10 @@ EXIT_BROKEN_STREAM = 2
 def send(stdout: BinaryIO, reply: dict[str, Any]) -> None:
     try:
         body = encode_message(reply)
-    except ReplyTooLargeError as exc:
+    except ProtocolError as exc:  # too large, or not encodable as JSON
         try:
             body = encode_message(error_reply(reply.get("id"), exc))
-        except ReplyTooLargeError:  # the echoed id itself is too big to send back
+        except ProtocolError:  # the echoed id itself is the problem
             body = encode_message(error_reply(None, exc))
     write_frame(stdout, body)
 

@@ -1,21 +1,23 @@
 """Where things live and how the host is configured: environment > config file > defaults.
 
 The only module that decides paths. platformdirs picks the per-OS folders; it is imported
-only when a default is actually needed, to keep a cold start cheap. The API key is held
-here and nowhere else; it never appears in repr() or in any reply.
+only when a default is actually needed (the installer's launcher names the config file and
+the config names the catalog folder, so a browser-started host never needs it). Paths in
+Settings are plain strings: pathlib costs milliseconds in every cold start. The API key is
+held here and nowhere else; it never appears in repr() or in any reply.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
+
+from host import jsonfast
+from host.errors import ConfigError
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs milliseconds in every cold start
+if TYPE_CHECKING:  # typing and pathlib cost milliseconds in every cold start
+    from pathlib import Path
     from typing import Any
-
-from host.errors import ConfigError
 
 APP_NAME = "catalog-host"
 DEFAULT_CIVITAI_URL = "https://civitai.com"
@@ -40,6 +42,8 @@ CONFIG_KEYS: dict[str, str] = {
 
 
 def _platform_dir(kind: str) -> Path:
+    from pathlib import Path
+
     import platformdirs  # deferred: only needed when no explicit path is configured
 
     getter = getattr(platformdirs, f"user_{kind}_dir")
@@ -67,16 +71,23 @@ def origin_of(extension_id: str) -> str:
 
 
 class Settings:
-    """The settings in force (a plain class, not a dataclass: those import `inspect`)."""
+    """The settings in force (a plain class, not a dataclass: those import `inspect`).
+    Paths are absolute-or-relative strings as configured (`~` expanded)."""
 
-    __slots__ = ("catalog_dir", "civitai_api_key", "civitai_url", "config_path", "extension_ids",
-                 "models_dir")
+    __slots__ = (
+        "catalog_dir",
+        "civitai_api_key",
+        "civitai_url",
+        "config_path",
+        "extension_ids",
+        "models_dir",
+    )
 
     def __init__(
         self,
-        config_path: Path,
-        catalog_dir: Path,
-        models_dir: Path | None,
+        config_path: str,
+        catalog_dir: str,
+        models_dir: str | None,
         civitai_url: str,
         civitai_api_key: str | None = None,
         extension_ids: tuple[str, ...] = (STUB_EXTENSION_ID,),
@@ -96,14 +107,6 @@ class Settings:
         return tuple(origin_of(i) for i in self.extension_ids)
 
     @property
-    def models_path(self) -> Path:
-        return self.catalog_dir / "models.json"
-
-    @property
-    def loras_path(self) -> Path:
-        return self.catalog_dir / "loras.json"
-
-    @property
     def log_dir(self) -> Path:
         return default_log_dir()
 
@@ -111,9 +114,9 @@ class Settings:
         """The settings in force, for people (doctor, ping); the key is masked."""
         key = self.civitai_api_key
         return {
-            "config_path": str(self.config_path),
-            "catalog_dir": str(self.catalog_dir),
-            "models_dir": str(self.models_dir) if self.models_dir else None,
+            "config_path": self.config_path,
+            "catalog_dir": self.catalog_dir,
+            "models_dir": self.models_dir,
             "civitai_url": self.civitai_url,
             "civitai_api_key": mask_secret(key) if key else None,
             "extension_ids": list(self.extension_ids),
@@ -124,17 +127,18 @@ def mask_secret(secret: str) -> str:
     return "****" + secret[-4:] if len(secret) > 8 else "****"
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
+def read_config_file(path: str | Path) -> dict[str, Any]:
     """The config file's object; {} when it does not exist."""
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            raw = handle.read()
     except FileNotFoundError:
         return {}
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
+        data = jsonfast.loads(raw.decode("utf-8-sig"))
+    except ValueError as exc:  # includes UnicodeDecodeError
         raise ConfigError(f"config file {path} is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a JSON object")
@@ -148,12 +152,12 @@ def _pick(env: dict[str, str], config: dict[str, Any], key: str) -> Any:
     return config.get(key)
 
 
-def _as_path(value: Any, key: str) -> Path | None:
+def _as_path(value: Any, key: str) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise ConfigError(f"config key {key!r} must be a path string")
-    return Path(os.path.expanduser(value))
+    return os.path.expanduser(value)
 
 
 def _as_ids(value: Any) -> tuple[str, ...]:
@@ -169,7 +173,7 @@ def _as_ids(value: Any) -> tuple[str, ...]:
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Settings from the environment, the config file and the defaults, in that order."""
     env = dict(os.environ) if env is None else env
-    config_path = _as_path(env.get(ENV_CONFIG), ENV_CONFIG) or default_config_path()
+    config_path = _as_path(env.get(ENV_CONFIG), ENV_CONFIG) or str(default_config_path())
     config = read_config_file(config_path)
     catalog_dir = _as_path(_pick(env, config, "catalog_dir"), "catalog_dir")
     url = _pick(env, config, "civitai_url") or DEFAULT_CIVITAI_URL
@@ -180,7 +184,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise ConfigError("config key 'civitai_api_key' must be a string")
     return Settings(
         config_path=config_path,
-        catalog_dir=catalog_dir or default_catalog_dir(),
+        catalog_dir=catalog_dir or str(default_catalog_dir()),
         models_dir=_as_path(_pick(env, config, "models_dir"), "models_dir"),
         civitai_url=url.rstrip("/"),
         civitai_api_key=key or None,

@@ -64,10 +64,20 @@ printf 'created by install/install.sh from %s\n' "$repo" >"$venv/.catalog-host-v
 
 # A regular (not editable) install: the product keeps working if the checkout is moved or
 # deleted, and edits in the checkout reach the browser only by re-running this script (pip
-# re-installs a local folder even when its version number has not changed).
+# re-installs a local folder even when its version number has not changed). pip builds in the
+# source folder, and setuptools would pack stale files left in a build/ folder there, so it
+# builds from a clean copy (this script never writes into the checkout).
 say "installing catalog-host from $repo"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$repo" \
+src=$(mktemp -d "${TMPDIR:-/tmp}/catalog-host-src.XXXXXX")
+trap 'rm -rf "$src"' EXIT
+(cd "$repo" && tar -cf - --exclude=./.git --exclude=./.venv --exclude=./build \
+    --exclude='*.egg-info' --exclude='__pycache__' --exclude=./.mypy_cache \
+    --exclude=./.pytest_cache --exclude=./.ruff_cache .) | (cd "$src" && tar -xf -) \
+    || die "could not copy $repo to $src"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$src" \
     || die "pip could not install $repo into $venv (see the messages above)"
+rm -rf "$src"
+trap - EXIT
 
 # -I: import the package just installed, not the checkout in the current folder, and ignore
 # PYTHON* variables of this shell.

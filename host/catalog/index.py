@@ -12,11 +12,19 @@ that folder shares it, and finding it needs no platform lookup. Stdlib only (sql
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 
+from host import jsonfast
 from host.catalog.ids import canonical_id
+from host.catalog.layout import (
+    CATALOG_NAMES,
+    INDEX_NAME,
+    catalog_file,
+    catalog_signature,
+    index_path,
+    write_summary,
+)
 from host.errors import CatalogCorruptError
 
 TYPE_CHECKING = False
@@ -27,11 +35,6 @@ if TYPE_CHECKING:  # typing costs milliseconds in every cold start
 
     from host.catalog.document import Document
 
-CATALOG_NAMES = ("models", "loras")
-INDEX_NAME = ".catalog-host-index.sqlite"
-
-# Bump when the table layout or the record fields change: old caches are then rebuilt.
-INDEX_FORMAT = "3"
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE versions (seq INTEGER PRIMARY KEY, vid TEXT NOT NULL UNIQUE, mid TEXT,
@@ -42,21 +45,11 @@ CREATE INDEX versions_mid ON versions (mid, seq);
 _MAX_PARAMS = 500
 
 
-def catalog_signature(catalog_dir: Path) -> str:
-    """Changes whenever either catalog file is replaced or edited."""
-    parts = [INDEX_FORMAT, str(catalog_dir)]
-    for name in CATALOG_NAMES:
-        try:
-            st = os.stat(catalog_dir / f"{name}.json")
-        except OSError:
-            parts.append("absent")
-        else:
-            parts.append(f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}")
-    return "|".join(parts)
-
-
-def index_path(catalog_dir: Path) -> Path:
-    return catalog_dir / INDEX_NAME
+def _read_only_uri(path: str) -> str:
+    """SQLite URI opening `path` read-only (characters with a meaning in URIs escaped)."""
+    text = os.path.abspath(path).replace(os.sep, "/")
+    text = text.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+    return "file:" + ("" if text.startswith("/") else "/") + text + "?mode=ro"
 
 
 def entry_record(entry: dict[str, Any], catalog: str) -> dict[str, Any]:
@@ -74,21 +67,27 @@ def entry_record(entry: dict[str, Any], catalog: str) -> dict[str, Any]:
     }
 
 
-def _summary(catalog_dir: Path, docs: dict[str, Document | None],
-             errors: dict[str, str]) -> dict[str, Any]:
+def _summary(
+    catalog_dir: str | Path, docs: dict[str, Document | None], errors: dict[str, str]
+) -> dict[str, Any]:
     """Per catalog: version, date, entry count and whether the file exists; or its error."""
     from host.catalog.document import entries
+
     catalogs: dict[str, Any] = {}
     for name in CATALOG_NAMES:
         doc = docs.get(name)
         if doc is None:
             catalogs[name] = {"error": errors.get(name, "unreadable")}
-        elif not (catalog_dir / f"{name}.json").exists():
+        elif not os.path.exists(catalog_file(catalog_dir, name)):
             catalogs[name] = {"exists": False, "version": None, "date": None, "entries": 0}
         else:
             count = sum(1 for _ in entries(doc))
-            catalogs[name] = {"exists": True, "version": doc.get("version"),
-                              "date": doc.get("date"), "entries": count}
+            catalogs[name] = {
+                "exists": True,
+                "version": doc.get("version"),
+                "date": doc.get("date"),
+                "entries": count,
+            }
     return catalogs
 
 
@@ -97,7 +96,7 @@ def _rows(docs: dict[str, Document | None]) -> Iterator[tuple[str, str | None, s
 
     seen: set[str] = set()
     for name in CATALOG_NAMES:  # models first: after a promote cut in half, the entry
-        doc = docs.get(name)    # still shows in models.json, where promote finishes it
+        doc = docs.get(name)  # still shows in models.json, where promote finishes it
         if doc is None:
             continue
         for _, entry in entries(doc):
@@ -107,13 +106,12 @@ def _rows(docs: dict[str, Document | None]) -> Iterator[tuple[str, str | None, s
             seen.add(vid)
             record = entry_record(entry, name)
             dest = record["dest"] if isinstance(record["dest"], str) else ""
-            yield vid, record["civitai_model_id"], dest, record["file"], json.dumps(
-                record, ensure_ascii=False, separators=(",", ":")
-            )
+            yield vid, record["civitai_model_id"], dest, record["file"], jsonfast.dumps(record)
 
 
-def _write_index(conn: sqlite3.Connection, catalog_dir: Path, signature: str,
-                 docs: dict[str, Document | None], errors: dict[str, str]) -> None:
+def _write_index(
+    conn: sqlite3.Connection, signature: str, summary: dict[str, Any], docs: dict[str, Document | None]
+) -> None:
     conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
     conn.executemany(
         "INSERT INTO versions (vid, mid, dest, file, record) VALUES (?, ?, ?, ?, ?)", _rows(docs)
@@ -121,35 +119,37 @@ def _write_index(conn: sqlite3.Connection, catalog_dir: Path, signature: str,
     dests = [row[0] for row in conn.execute("SELECT DISTINCT dest FROM versions ORDER BY dest")]
     conn.executemany(
         "INSERT INTO meta VALUES (?, ?)",
-        [
-            ("signature", signature),
-            ("summary", json.dumps(_summary(catalog_dir, docs, errors))),
-            ("dests", json.dumps(dests)),
-        ],
+        [("signature", signature), ("summary", jsonfast.dumps(summary)), ("dests", jsonfast.dumps(dests))],
     )
     conn.commit()
 
 
-def _build(catalog_dir: Path, signature: str, docs: dict[str, Document | None],
-           errors: dict[str, str]) -> sqlite3.Connection:
-    """Build a fresh index file and move it into place; in memory if the cache is unwritable."""
-    target = index_path(catalog_dir)
+def _in_memory(
+    signature: str, summary: dict[str, Any], docs: dict[str, Document | None]
+) -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:")
+    _write_index(conn, signature, summary, docs)
+    return conn
+
+
+def _build(
+    catalog_dir: str | Path, signature: str, docs: dict[str, Document | None], errors: dict[str, str]
+) -> sqlite3.Connection:
+    """Build a fresh index file and move it into place; in memory if that cannot be done."""
     import tempfile  # deferred: only a rebuild needs it
 
+    summary = _summary(catalog_dir, docs, errors)
+    target = index_path(catalog_dir)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
+        fd, temp_name = tempfile.mkstemp(prefix=INDEX_NAME + ".", suffix=".tmp", dir=catalog_dir)
         os.close(fd)
-    except OSError:
-        conn = sqlite3.connect(":memory:")
-        _write_index(conn, catalog_dir, signature, docs, errors)
-        return conn
+    except OSError:  # e.g. a read-only catalog folder: answer from memory
+        return _in_memory(signature, summary, docs)
     try:
         conn = sqlite3.connect(temp_name)
-        _write_index(conn, catalog_dir, signature, docs, errors)
+        _write_index(conn, signature, summary, docs)
         conn.close()
         os.replace(temp_name, target)
-        return sqlite3.connect(f"file:{target}?mode=ro", uri=True)
     except (OSError, sqlite3.Error):
         # e.g. Windows refuses to replace a file another process has open: answer from
         # memory this time; the next process will try the cache again.
@@ -157,37 +157,39 @@ def _build(catalog_dir: Path, signature: str, docs: dict[str, Document | None],
             os.unlink(temp_name)
         except OSError:
             pass
-        conn = sqlite3.connect(":memory:")
-        _write_index(conn, catalog_dir, signature, docs, errors)
-        return conn
+        return _in_memory(signature, summary, docs)
+    write_summary(catalog_dir, signature, summary)
+    return sqlite3.connect(_read_only_uri(target), uri=True)
 
 
-def rebuild_from_documents(catalog_dir: Path, docs: dict[str, Document]) -> None:
+def rebuild_from_documents(catalog_dir: str | Path, docs: dict[str, Document]) -> None:
     """After a write (inside the lock): index exactly what was just saved."""
     _build(catalog_dir, catalog_signature(catalog_dir), dict(docs), {}).close()
 
 
-def _rebuild_from_files(catalog_dir: Path) -> sqlite3.Connection:
+def _rebuild_from_files(catalog_dir: str | Path) -> sqlite3.Connection:
+    from pathlib import Path
+
     from host.catalog.store import read_document
 
     signature = catalog_signature(catalog_dir)  # taken before reading: a later write
-    docs: dict[str, Document | None] = {}       # changes it, so it is never stale-but-trusted
+    docs: dict[str, Document | None] = {}  # changes it, so it is never stale-but-trusted
     errors: dict[str, str] = {}
     for name in CATALOG_NAMES:
         try:
-            docs[name] = read_document(catalog_dir / f"{name}.json")
+            docs[name] = read_document(Path(catalog_file(catalog_dir, name)))
         except CatalogCorruptError as exc:
             docs[name] = None
             errors[name] = exc.message
     return _build(catalog_dir, signature, docs, errors)
 
 
-def _open_cached(catalog_dir: Path) -> sqlite3.Connection | None:
+def _open_cached(catalog_dir: str | Path) -> sqlite3.Connection | None:
     path = index_path(catalog_dir)
-    if not path.exists():
+    if not os.path.exists(path):
         return None
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = sqlite3.connect(_read_only_uri(path), uri=True)
         row = conn.execute("SELECT value FROM meta WHERE key = 'signature'").fetchone()
     except sqlite3.Error:
         return None
@@ -204,9 +206,9 @@ class CatalogIndex:
         self._conn = conn
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         self.signature: str = meta["signature"]
-        self.summary: dict[str, Any] = json.loads(meta["summary"])
+        self.summary: dict[str, Any] = jsonfast.loads(meta["summary"])
         # distinct dest folders of indexed entries: their mtimes make up the map etag
-        self.dests: list[str] = json.loads(meta["dests"])
+        self.dests: list[str] = jsonfast.loads(meta["dests"])
 
     def close(self) -> None:
         self._conn.close()
@@ -227,7 +229,7 @@ class CatalogIndex:
             for vid, record in self._conn.execute(
                 f"SELECT vid, record FROM versions WHERE vid IN ({marks})", chunk
             ):
-                found[vid] = json.loads(record)
+                found[vid] = jsonfast.loads(record)
         return found
 
     def versions_of_models(self, model_ids: Iterable[str]) -> dict[str, list[str]]:
@@ -250,7 +252,7 @@ class CatalogIndex:
         ).fetchall()
 
 
-def open_index(catalog_dir: Path) -> CatalogIndex:
+def open_index(catalog_dir: str | Path) -> CatalogIndex:
     """The index for `catalog_dir`, rebuilt first if either catalog file has changed."""
     conn = _open_cached(catalog_dir) or _rebuild_from_files(catalog_dir)
     return CatalogIndex(conn)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pathlib costs milliseconds in every cold start; paths here are str
+    from pathlib import Path
 
 MAX_NAME_BYTES = 255
 # Names Windows reserves for devices, with or without an extension ("CON.safetensors").
@@ -62,17 +65,17 @@ def dest_problem(dest: object) -> str | None:
     return None
 
 
-def entry_path(models_dir: Path, dest: object, file: object) -> Path | None:
+def entry_path(models_dir: str | Path, dest: object, file: object) -> str | None:
     """Where an entry's file lives under `models_dir`, or None when dest or file is unsafe."""
     if dest is None:
         dest = ""
     if name_problem(file) or dest_problem(dest):
         return None
     assert isinstance(dest, str) and isinstance(file, str)
-    return models_dir.joinpath(*dest.split("/"), file) if dest else models_dir / file
+    return os.path.join(models_dir, *dest.split("/"), file) if dest else os.path.join(models_dir, file)
 
 
-def is_regular_file(path: Path | None) -> bool:
+def is_regular_file(path: str | Path | None) -> bool:
     """True when `path` exists and is a regular file (following symlinks)."""
     if path is None:
         return False
@@ -82,8 +85,8 @@ def is_regular_file(path: Path | None) -> bool:
         return False
 
 
-def file_status(models_dir: Path | None, dest: object, file: object) -> str:
-    """"present" when the entry's file is on disk, else "missing"."""
+def file_status(models_dir: str | Path | None, dest: object, file: object) -> str:
+    """ "present" when the entry's file is on disk, else "missing"."""
     if models_dir is None:
         return "missing"
     return "present" if is_regular_file(entry_path(models_dir, dest, file)) else "missing"

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from host.catalog.document import Document, bump, empty_document, shape_problem
-from host.catalog.index import CATALOG_NAMES
+from host.catalog.layout import CATALOG_NAMES
 from host.errors import CatalogBusyError, CatalogCorruptError, CatalogWriteError
 
 LOCK_NAME = ".catalog-host.lock"
@@ -105,10 +105,11 @@ def write_document(path: Path, doc: Document) -> None:
 
 
 @contextmanager
-def catalog_lock(catalog_dir: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+def catalog_lock(catalog_dir: str | Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
     """Hold the catalog folder's lock (one for both files)."""
     import filelock  # deferred: only writes need it
 
+    catalog_dir = Path(catalog_dir)
     try:
         catalog_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -145,12 +146,13 @@ class Transaction:
 
 
 @contextmanager
-def transaction(catalog_dir: Path) -> Iterator[Transaction]:
+def transaction(catalog_dir: str | Path) -> Iterator[Transaction]:
     """Lock, read both catalogs, let the caller edit, save what it marked changed.
 
     Files are saved in the order they were marked, so a caller that must never lose an
     entry (promote) marks the destination first. Nothing is saved if the body raises.
     """
+    catalog_dir = Path(catalog_dir)
     with catalog_lock(catalog_dir):
         docs = {name: read_document(catalog_dir / f"{name}.json") for name in CATALOG_NAMES}
         txn = Transaction(catalog_dir, docs)

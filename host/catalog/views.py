@@ -14,30 +14,29 @@ from host.catalog.paths import dest_problem, file_status
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds in every cold start
-    from pathlib import Path
     from typing import Any
 
     from host.catalog.index import CatalogIndex
 
 
-def with_status(record: dict[str, Any], models_dir: Path | None) -> dict[str, Any]:
+def with_status(record: dict[str, Any], models_dir: str | None) -> dict[str, Any]:
     record["status"] = file_status(models_dir, record.get("dest"), record.get("file"))
     return record
 
 
-def _folder_state(models_dir: Path, dest: str) -> str:
+def _folder_state(models_dir: str, dest: str) -> str:
     if dest_problem(dest):
         return "unsafe"
     try:
-        st = os.stat(models_dir.joinpath(*dest.split("/")) if dest else models_dir)
+        st = os.stat(os.path.join(models_dir, *dest.split("/")) if dest else models_dir)
     except (OSError, ValueError):
         return "absent"
     return f"{st.st_mtime_ns}:{st.st_ino}"
 
 
-def map_etag(index: CatalogIndex, models_dir: Path | None) -> str:
+def map_etag(index: CatalogIndex, models_dir: str | None) -> str:
     """Changes when a catalog file changes or a file appears in / leaves an entry's folder."""
-    parts = [index.signature, str(models_dir)]
+    parts = [index.signature, models_dir or ""]
     if models_dir is not None:
         parts.extend(f"{dest}={_folder_state(models_dir, dest)}" for dest in index.dests)
     return _digest("\n".join(parts))

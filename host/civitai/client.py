@@ -130,8 +130,9 @@ class CivitaiClient:
                 try:
                     return json.loads(body)
                 except (ValueError, RecursionError) as exc:  # RecursionError: absurd nesting
-                    raise CivitaiBadResponseError("CivitAI answered 200 with a body that is not JSON") \
-                        from exc
+                    raise CivitaiBadResponseError(
+                        "CivitAI answered 200 with a body that is not JSON"
+                    ) from exc
             if status == 404:
                 detail = _short_error(body) or "not found"
                 raise CivitaiNotFoundError(

@@ -77,7 +77,7 @@ def route(model_type: str | None, base_model: str | None, file_type: str | None)
 
 
 def display_name(model_name: str, version_name: str, base_model: str, fp: str) -> str:
-    """"ModelName VersionName [BaseModel FP]", leaving out empty or redundant parts."""
+    """ "ModelName VersionName [BaseModel FP]", leaving out empty or redundant parts."""
     words = [model_name.strip()]
     version_name = version_name.strip()
     if version_name and version_name.casefold() != words[0].casefold():

@@ -6,14 +6,15 @@ processes adding the same version at once leave exactly one entry.
 
 from __future__ import annotations
 
+from host.catalog import document
+from host.catalog.index import open_index
+from host.catalog.layout import CATALOG_NAMES
+from host.catalog.store import transaction
+from host.context import Context
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-from host.catalog import document
-from host.catalog.index import open_index
-from host.catalog.store import CATALOG_NAMES, transaction
-from host.context import Context
 
 
 def _existing(docs: dict[str, Any], version_id: str) -> dict[str, Any] | None:

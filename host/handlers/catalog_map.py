@@ -7,15 +7,15 @@ the client merges pages by union. A matching `etag` on a first request answers `
 
 from __future__ import annotations
 
-import json
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
-
+from host import jsonfast
 from host.catalog.index import open_index
 from host.catalog.views import listing_tag, map_etag, with_status
 from host.context import Context
 from host.errors import CursorExpiredError, InvalidRequestError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Room for the envelope and by_model under the 1 MiB frame limit.
 PAGE_BUDGET_BYTES = 600 * 1024
@@ -56,7 +56,7 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
                 if by_version and used + cost > PAGE_BUDGET_BYTES:
                     next_cursor = f"{tag}:{position}"
                     break
-                record = with_status(json.loads(record_json), models_dir)
+                record = with_status(jsonfast.loads(record_json), models_dir)
                 by_version[vid] = record
                 mid = record.get("civitai_model_id")
                 if mid is not None:

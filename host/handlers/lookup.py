@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
-
 from host.catalog.index import open_index
 from host.catalog.views import with_status
 from host.context import Context
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
@@ -22,7 +22,6 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
     finally:
         index.close()
     by_version = {
-        vid: with_status(found[vid], settings.models_dir) if vid in found else None
-        for vid in version_ids
+        vid: with_status(found[vid], settings.models_dir) if vid in found else None for vid in version_ids
     }
     return {"by_version": by_version, "by_model": by_model}

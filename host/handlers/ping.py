@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import os
+
+from host import HOST_NAME, PROTOCOL_VERSION, __version__
+from host.catalog.layout import read_summary
+from host.context import Context
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-from host import HOST_NAME, PROTOCOL_VERSION, __version__
-from host.catalog.index import open_index
-from host.context import Context
 
 
 def _models_dir_report(context: Context) -> dict[str, Any]:
     models_dir = context.settings.models_dir
     if models_dir is None:
-        return {"models_dir": None, "models_dir_exists": False,
-                "models_dir_problem": "no models folder is configured (set models_dir); "
-                "every entry shows as missing"}
-    exists = models_dir.is_dir()
-    report: dict[str, Any] = {"models_dir": str(models_dir), "models_dir_exists": exists}
+        return {
+            "models_dir": None,
+            "models_dir_exists": False,
+            "models_dir_problem": "no models folder is configured (set models_dir); "
+            "every entry shows as missing",
+        }
+    exists = os.path.isdir(models_dir)
+    report: dict[str, Any] = {"models_dir": models_dir, "models_dir_exists": exists}
     if not exists:
         report["models_dir_problem"] = f"{models_dir} does not exist; every entry shows as missing"
     return report
@@ -26,17 +31,13 @@ def _models_dir_report(context: Context) -> dict[str, Any]:
 
 def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
     settings = context.settings
-    index = open_index(settings.catalog_dir)
-    try:
-        catalogs = index.summary
-    finally:
-        index.close()
+    catalogs = read_summary(settings.catalog_dir)
     return {
         "host": "catalog-host",
         "name": HOST_NAME,
         "version": __version__,
         "protocol": PROTOCOL_VERSION,
-        "catalog_dir": str(settings.catalog_dir),
+        "catalog_dir": settings.catalog_dir,
         **_models_dir_report(context),
         "catalogs": catalogs,
     }

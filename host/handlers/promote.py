@@ -7,15 +7,15 @@ leftover from models.json.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
-
 from host.base_models import family_of
 from host.catalog import document
 from host.catalog.store import transaction
 from host.context import Context
 from host.errors import NotALoraError, NotFoundError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # base-model family -> (category id, category name) in loras.json; anything else -> OTHER.
 LORA_CATEGORIES: dict[str, tuple[str, str]] = {
@@ -49,8 +49,7 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
         if in_models is None:
             if in_loras is not None:
                 category, entry = in_loras
-                return {"status": "already_exists", "file": entry.get("file"),
-                        "category": category.get("id")}
+                return {"status": "already_exists", "file": entry.get("file"), "category": category.get("id")}
             raise NotFoundError(f"version {version_id} is not in models.json", version_id=version_id)
         _, entry = in_models
         if in_loras is not None:

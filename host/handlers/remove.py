@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
-
 from host.catalog import document
+from host.catalog.layout import CATALOG_NAMES
 from host.catalog.paths import dest_problem, entry_path, is_regular_file, name_problem
-from host.catalog.store import CATALOG_NAMES, transaction
+from host.catalog.store import transaction
 from host.context import Context
 from host.errors import (
     AmbiguousError,
@@ -17,6 +14,10 @@ from host.errors import (
     UnsafeFilenameError,
     UnsafePathError,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
@@ -45,7 +46,8 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
         if models_dir is not None and is_regular_file(entry_path(models_dir, the_dest, file)):
             raise FileOnDiskError(
                 f"{the_dest + '/' if the_dest else ''}{file} is on disk: delete the file first",
-                file=file, dest=the_dest,
+                file=file,
+                dest=the_dest,
             )
         catalog = next(name for name in CATALOG_NAMES if matches[name])
         document.remove_entries(txn.docs[catalog], matches[catalog])

@@ -1,9 +1,11 @@
 """The config file as the installer writes it: merged into what is there, never clobbered.
 
-Keys the person set (the API key, civitai_url, anything unknown) are kept; install only sets
-`extension_ids` (always, so the file says which ids the manifests allow) and `models_dir` /
-`catalog_dir` when given. A config file that is not a JSON object stops the install before
-anything is written: the person's file is never overwritten.
+Keys the person set (the API key, civitai_url, anything unknown) are kept; install sets
+`extension_ids` (always, so the file says which ids the manifests allow), `models_dir` when
+given, and `catalog_dir` when given or not yet set (then the default, named explicitly so that a
+browser-started host never has to work it out through platformdirs). A config file that is not
+a JSON object stops the install before anything is written: the person's file is never
+overwritten.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def merged_config(
     extension_ids: Sequence[str],
     models_dir: Path | None,
     catalog_dir: Path | None,
+    default_catalog_dir: Path,
 ) -> dict[str, Any]:
     config = dict(existing)  # key order and unknown keys survive
     config["extension_ids"] = list(extension_ids)
@@ -65,6 +68,8 @@ def merged_config(
         config["models_dir"] = _absolute(models_dir)
     if catalog_dir is not None:
         config["catalog_dir"] = _absolute(catalog_dir)
+    elif not config.get("catalog_dir"):
+        config["catalog_dir"] = str(default_catalog_dir)
     return config
 
 

@@ -136,9 +136,9 @@ def _settings_section(settings: Settings | None, error: str | None, out: TextIO)
         print(f"  config file      BROKEN: {error}", file=out)
         return
     desc = settings.describe()
-    config = settings.config_path
-    catalog = settings.catalog_dir
-    models = settings.models_dir
+    config = Path(settings.config_path)
+    catalog = Path(settings.catalog_dir)
+    models = Path(settings.models_dir) if settings.models_dir else None
     rows = [
         ("config file", f"{config} ({'exists' if config.is_file() else 'absent: defaults'})"),
         ("catalog dir", f"{catalog} (" + (", ".join(
@@ -214,7 +214,7 @@ def run_doctor(machine: Machine, interp: Interpreter, options: Options, out: Tex
     if settings and settings.models_dir is None:
         report.warnings.append("no models folder is configured: every entry shows as missing; "
                                f"fix: `{command_line(machine, interp, 'install', '--models-dir', 'DIR')}`")
-    elif settings and settings.models_dir and not settings.models_dir.is_dir():
+    elif settings and settings.models_dir and not Path(settings.models_dir).is_dir():
         report.warnings.append(f"the models folder {settings.models_dir} does not exist")
     print("", file=out)
 
@@ -247,7 +247,7 @@ def _host_view_warnings(doctor: Doctor, settings: Settings | None, report: Repor
         return
     for launcher, result in doctor._pings.items():
         seen = (result.result or {}).get("catalog_dir")
-        if result.ok and isinstance(seen, str) and Path(seen) != settings.catalog_dir:
+        if result.ok and isinstance(seen, str) and Path(seen) != Path(settings.catalog_dir):
             report.warnings.append(
                 f"the host started through {launcher} uses the catalog {seen}, but this shell's "
                 f"settings say {settings.catalog_dir} (a different environment or config file)")

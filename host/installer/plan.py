@@ -144,7 +144,9 @@ def install_plan(machine: Machine, options: Options, interp: Interpreter) -> Ins
     selection = select_targets(os_targets, options, uninstall=False)
     existing = read_existing(machine.config_path)
     ids = effective_extension_ids(options.extension_ids, existing, machine.env)
-    config = merged_config(existing, ids, options.models_dir, options.catalog_dir)
+    # The same folder as host.settings.default_catalog_dir(), for the machine being installed.
+    config = merged_config(existing, ids, options.models_dir, options.catalog_dir,
+                           machine.data_dir / "catalogs")
     launcher = plan_launcher(machine, interp)
     manifest = build_manifest(str(launcher.path), ids)
     content = manifest_bytes(manifest)
@@ -223,7 +225,8 @@ def uninstall_plan(machine: Machine, options: Options) -> UninstallPlan:
         if still_used:
             kept.append(f"launcher {launcher} (still registered at {', '.join(still_used)})")
         else:
-            actions.append(RemoveFile("launcher", launcher, machine.data_dir))
+            # Our data folder goes too if that leaves it empty (rmdir: never the catalog in it).
+            actions.append(RemoveFile("launcher", launcher, machine.data_dir.parent))
     if options.remove_venv:
         marked = [p for p in _venv_candidates(machine) if (p / VENV_MARKER).is_file()]
         running = Path(sys.prefix).absolute()

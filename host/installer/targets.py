@@ -232,7 +232,7 @@ class WindowsTargets(OsTargets):
         return [Target(
             level,
             base / USER_HOSTS_FOLDER / slug / MANIFEST_FILE,
-            prune_stop=base,
+            prune_stop=base.parent,  # our folder too, once empty (rmdir: never a catalog)
             hive=hive,
             registry_key=f"Software\\{family}\\NativeMessagingHosts\\{HOST_NAME}",
             browsers=(browser.key,),

@@ -331,6 +331,8 @@ class Session:
         self.wait_event("Page.loadEventFired", timeout=timeout)
 
     def screenshot(self, path: Path) -> Path:
+        # A tab that is not in front gets no new frames, and the capture would wait forever.
+        self.send("Page.bringToFront")
         data = self.send("Page.captureScreenshot", {"format": "png"}, timeout=20)["data"]
         path.write_bytes(base64.b64decode(data))
         return path

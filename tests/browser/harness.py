@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.browser.chromium_cdp import Browser, Session
+import pytest
+
+from tests.browser.chromium_cdp import Browser, CDPError, Session
 from tests.browser.fake_site import FakeSite, ModelPage
 
 REPO = Path(__file__).resolve().parents[2]
@@ -215,15 +217,24 @@ class World:
             f"--disable-extensions-except={STUB_DIR}",
             "about:blank",
         ]
-        self.browser = Browser(self.chromium, args, self.env, self.root / "chromium.log")
-        self.site.install(self.browser)
-        target = self.browser.wait_target(
-            lambda t: t["type"] == "service_worker" and t["url"].startswith(f"chrome-extension://{STUB_ID}/"),
-            timeout=20,
-        )
-        self.worker = self.browser.attach(target["targetId"])
-        # the target appears before the script has run: wait for its API
-        self.worker.wait_for("typeof globalThis.catalogHost === 'object'", what="the service worker's API")
+        log = self.root / "chromium.log"
+        self.browser = Browser(self.chromium, args, self.env, log)
+        try:
+            self.site.install(self.browser)
+            target = self.browser.wait_target(
+                lambda t: (
+                    t["type"] == "service_worker" and t["url"].startswith(f"chrome-extension://{STUB_ID}/")
+                ),
+                timeout=20,
+            )
+            self.worker = self.browser.attach(target["targetId"])
+            # the target appears before the script has run: wait for its API
+            self.worker.wait_for(
+                "typeof globalThis.catalogHost === 'object'", what="the service worker's API"
+            )
+        except CDPError as exc:
+            tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+            raise CDPError(f"{exc}\n--- {log} (end) ---\n{tail}") from exc
 
     def stop_browser(self) -> None:
         if self.browser is not None:
@@ -306,6 +317,8 @@ class World:
     def host_pids(self) -> list[int]:
         """Host processes started by our browser for our extension (found in /proc)."""
         assert self.browser is not None
+        if not Path("/proc").is_dir():
+            pytest.skip("finding the host process needs /proc (Linux)")
         origin = f"chrome-extension://{STUB_ID}/".encode()
         pids = []
         for entry in Path("/proc").iterdir():
@@ -332,17 +345,21 @@ class World:
             pid = ppid
         return False
 
-    def kill_host(self) -> int:
-        """Kill the one running host process (a crash, as the browser sees it)."""
+    def wait_host_pids(self, count: int) -> list[int]:
+        """Wait until exactly `count` host processes run (one-shot ones take a moment to exit)."""
         deadline = time.monotonic() + WAIT_S
         while True:
             pids = self.host_pids()
-            if len(pids) == 1:
-                break
-            assert time.monotonic() < deadline, f"expected one host process, found {pids}"
+            if len(pids) == count:
+                return pids
+            assert time.monotonic() < deadline, f"expected {count} host process(es), found {pids}"
             time.sleep(0.05)
-        os.kill(pids[0], signal.SIGKILL)
-        return pids[0]
+
+    def kill_host(self) -> int:
+        """Kill the one running host process (a crash, as the browser sees it)."""
+        (pid,) = self.wait_host_pids(1)
+        os.kill(pid, signal.SIGKILL)
+        return pid
 
 
 class PageView:

@@ -57,7 +57,7 @@ def test_the_port_is_one_host_process_for_many_requests(world: World) -> None:
     status = world.sw("catalogHost.status()")
     assert status["portOpen"] is True
     connects = status["portConnects"]
-    assert len(world.host_pids()) == 1
+    world.wait_host_pids(1)
     for _ in range(20):
         assert world.host_request("lookup", {"version_ids": [1, "2"]}, channel="port")["ok"]
     assert world.sw("catalogHost.status()")["portConnects"] == connects

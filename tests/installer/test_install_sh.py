@@ -1,0 +1,103 @@
+"""The real install/install.sh on a fresh temporary HOME, then the registered launcher started
+exactly as a browser starts it: argv[1] = the origin, framed stdin/stdout, a bare environment.
+
+This builds and pip-installs the package into a new venv (about 10 s here, packages from the
+configured index), so it is the slowest installer test; it is also the only one that proves the
+one-command install works end to end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+NAME = "com.civitai_catalog.host"
+ORIGIN = "chrome-extension://jpiddlinckgdlidmojineffgcdpfoacg/"
+
+
+def frame(message: object) -> bytes:
+    body = json.dumps(message).encode()
+    return struct.pack("=I", len(body)) + body
+
+
+def test_install_sh_then_a_browser_style_ping_then_uninstall(tmp_path: Path) -> None:
+    home = tmp_path / "fresh home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("XDG_", "CATALOG_HOST_", "VIRTUAL_ENV", "PYTHON"))}
+    env["HOME"] = str(home)
+    models = tmp_path / "Comfy UI" / "models"
+    models.mkdir(parents=True)
+
+    done = subprocess.run(
+        ["sh", str(REPO / "install" / "install.sh"), "--browser", "chromium",
+         "--models-dir", str(models)],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    venv = home / ".local" / "share" / "catalog-host" / "venv"
+    assert (venv / "bin" / "python").exists() and (venv / ".catalog-host-venv").is_file()
+    for text in ("Registered com.civitai_catalog.host for:",
+                 "Self-check: ping through the launcher", ": OK: catalog-host",
+                 f"Config:     {home}/.config/catalog-host/config.json", "Logs:",
+                 shlex.quote(str(venv / "bin" / "python")) + " -m host uninstall"):
+        assert text in out, out
+
+    manifest_path = home / ".config" / "chromium" / "NativeMessagingHosts" / f"{NAME}.json"
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    assert manifest["allowed_origins"] == [ORIGIN]
+    launcher = manifest["path"]
+    assert launcher == str(home / ".local" / "share" / "catalog-host" / "bin" / "catalog-host")
+    assert str(venv / "bin" / "python") in Path(launcher).read_text()
+
+    # The checkout is not needed any more: the venv holds the package.
+    assert "PYTHONPATH" not in Path(launcher).read_text()
+
+    # As a browser started from a desktop would: its origin in argv[1], bare environment,
+    # working folder "/", a ping then a lookup through the same process.
+    browser_env = {"PATH": "/usr/bin:/bin", "HOME": str(home)}
+    proc = subprocess.run(
+        [launcher, ORIGIN], input=frame({"op": "ping", "id": 1}) + frame({"op": "ping", "id": 2}),
+        env=browser_env, cwd="/", capture_output=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    replies, data = [], proc.stdout
+    while data:
+        (length,) = struct.unpack("=I", data[:4])
+        replies.append(json.loads(data[4:4 + length]))
+        data = data[4 + length:]
+    assert [r["id"] for r in replies] == [1, 2]
+    result = replies[0]["result"]
+    assert replies[0]["ok"] is True and result["host"] == "catalog-host"
+    assert result["models_dir"] == str(models) and result["models_dir_exists"] is True
+
+    # Another origin is refused by the host itself (the manifest aside).
+    other = "chrome-extension://abcdefghijklmnopabcdefghijklmnop/"
+    proc = subprocess.run([launcher, other], input=frame({"op": "ping", "id": 3}),
+                          env=browser_env, capture_output=True, timeout=60)
+    (length,) = struct.unpack("=I", proc.stdout[:4])
+    assert json.loads(proc.stdout[4:4 + length])["error"]["code"] == "forbidden_origin"
+
+    # Uninstall through the venv's Python removes the manifest, the launcher and the venv,
+    # and keeps the config.
+    done = subprocess.run([str(venv / "bin" / "python"), "-m", "host", "uninstall",
+                           "--remove-venv"], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not manifest_path.exists() and not Path(launcher).exists() and not venv.exists()
+    assert (home / ".config" / "catalog-host" / "config.json").is_file()
+
+
+def test_install_sh_is_posix_sh() -> None:
+    """`sh -n` parses it; dash (Debian's sh) is stricter than bash."""
+    shell = shutil.which("dash") or "sh"
+    done = subprocess.run([shell, "-n", str(REPO / "install" / "install.sh")],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
