@@ -4,6 +4,6 @@
 - `paths`: file-name and dest safety; where an entry's file lives.
 - `document`: the catalog shape, entry search and edits on the parsed JSON (order kept).
 - `store`: read, lock, atomic write with backup; `transaction()` for read-modify-write.
-- `index`: a cached read-only index (SQLite, rebuilt only when a catalog file changes) that
+- `index`: a cached read-only index (one binary file, rebuilt only when a catalog file changes) that
   makes `lookup`, `map` and `ping` cost the same at any catalog size.
 """

@@ -1,19 +1,28 @@
-"""A read-only index of both catalogs, cached in SQLite and rebuilt only when a file changes.
+"""A read-only index of both catalogs, in one binary file rebuilt only when a catalog changes.
 
 Why: every `sendNativeMessage` starts a new host process, and parsing a 50,000-entry catalog
-costs far more than the interpreter start. The index holds, per CivitAI version id, the
-fields `map` / `lookup` return (without the on-disk status, which is checked live), keyed
-by the catalog files' (mtime, size, inode) signature. A stale index is rebuilt from the
-files; a write rebuilds it from the documents it just saved. The cache is disposable: it is
-built in a temp file and renamed into place, so concurrent processes never see half of one.
-It lives beside the catalogs (`.catalog-host-index.sqlite`), so every host process using
-that folder shares it, and finding it needs no platform lookup. Stdlib only (sqlite3).
+costs far more than the interpreter start (so would importing sqlite3, ~5 ms). The index
+holds, per CivitAI version id, the fields `map` / `lookup` return (without the on-disk status,
+which is checked live), keyed by the catalog files' (mtime, size, inode) signature. A stale
+index is rebuilt from the files; a write rebuilds it from the documents it just saved. The
+file is built in a temp file and renamed into place, so concurrent processes never see half of
+one; readers map it (mmap) and binary-search it, so a lookup reads a few pages whatever the
+catalog size. Stdlib only.
+
+File layout (little-endian):
+    MAGIC, u32 header length, header JSON {"signature", "summary", "dests", "counts"},
+    versions by id:      n × (u64 version id, u32 record offset, u32 record length), sorted
+    versions in order:   n × the same, in catalog order (models.json first)
+    models by id:        m × (u64 model id, u32 first slot, u32 slot count), sorted
+    model slots:         the version ids of each model, u64 each, in catalog order
+    records:             the JSON records, one after another
 """
 
 from __future__ import annotations
 
+import mmap
 import os
-import sqlite3
+import struct
 
 from host import jsonfast
 from host.catalog.ids import canonical_id
@@ -29,27 +38,16 @@ from host.errors import CatalogCorruptError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds in every cold start
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable
     from pathlib import Path
     from typing import Any
 
     from host.catalog.document import Document
 
-_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE versions (seq INTEGER PRIMARY KEY, vid TEXT NOT NULL UNIQUE, mid TEXT,
-                       dest TEXT NOT NULL, file TEXT, record TEXT NOT NULL);
-CREATE INDEX versions_mid ON versions (mid, seq);
-"""
-# SQLite allows 999+ host parameters; stay well under it for `IN (...)` queries.
-_MAX_PARAMS = 500
-
-
-def _read_only_uri(path: str) -> str:
-    """SQLite URI opening `path` read-only (characters with a meaning in URIs escaped)."""
-    text = os.path.abspath(path).replace(os.sep, "/")
-    text = text.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
-    return "file:" + ("" if text.startswith("/") else "/") + text + "?mode=ro"
+MAGIC = b"catalog-host index 1\n"
+_SLOT = struct.Struct("<QII")  # id, offset or first slot, length or count
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
 
 
 def entry_record(entry: dict[str, Any], catalog: str) -> dict[str, Any]:
@@ -67,9 +65,7 @@ def entry_record(entry: dict[str, Any], catalog: str) -> dict[str, Any]:
     }
 
 
-def _summary(
-    catalog_dir: str | Path, docs: dict[str, Document | None], errors: dict[str, str]
-) -> dict[str, Any]:
+def _summary(catalog_dir: str | Path, docs: dict[str, Document | None], errors: dict[str, str]) -> dict[str, Any]:
     """Per catalog: version, date, entry count and whether the file exists; or its error."""
     from host.catalog.document import entries
 
@@ -91,9 +87,13 @@ def _summary(
     return catalogs
 
 
-def _rows(docs: dict[str, Document | None]) -> Iterator[tuple[str, str | None, str, Any, str]]:
+def build_index_bytes(signature: str, summary: dict[str, Any], docs: dict[str, Document | None]) -> bytes:
+    """The whole index file for these documents."""
     from host.catalog.document import entries, version_id_of
 
+    ordered: list[tuple[int, bytes]] = []  # (version id, record JSON) in catalog order
+    by_model: dict[int, list[int]] = {}
+    dests: set[str] = set()
     seen: set[str] = set()
     for name in CATALOG_NAMES:  # models first: after a promote cut in half, the entry
         doc = docs.get(name)  # still shows in models.json, where promote finishes it
@@ -105,61 +105,144 @@ def _rows(docs: dict[str, Document | None]) -> Iterator[tuple[str, str | None, s
                 continue
             seen.add(vid)
             record = entry_record(entry, name)
-            dest = record["dest"] if isinstance(record["dest"], str) else ""
-            yield vid, record["civitai_model_id"], dest, record["file"], jsonfast.dumps(record)
+            ordered.append((int(vid), jsonfast.dumps(record).encode("utf-8")))
+            if record["civitai_model_id"] is not None:
+                by_model.setdefault(int(record["civitai_model_id"]), []).append(int(vid))
+            dests.add(record["dest"] if isinstance(record["dest"], str) else "")
+    offsets: list[tuple[int, int, int]] = []
+    position = 0
+    for vid, blob in ordered:
+        offsets.append((vid, position, len(blob)))
+        position += len(blob)
+    slots: list[int] = []
+    models: list[tuple[int, int, int]] = []
+    for mid in sorted(by_model):
+        models.append((mid, len(slots), len(by_model[mid])))
+        slots.extend(by_model[mid])
+    header = jsonfast.dumps({
+        "signature": signature,
+        "summary": summary,
+        "dests": sorted(dests),
+        "counts": [len(ordered), len(models), len(slots)],
+    }).encode("utf-8")
+    parts = [MAGIC, _U32.pack(len(header)), header]
+    parts += [_SLOT.pack(*row) for row in sorted(offsets)]
+    parts += [_SLOT.pack(*row) for row in offsets]
+    parts += [_SLOT.pack(*row) for row in models]
+    parts += [_U64.pack(vid) for vid in slots]
+    parts += [blob for _, blob in ordered]
+    return b"".join(parts)
 
 
-def _write_index(
-    conn: sqlite3.Connection, signature: str, summary: dict[str, Any], docs: dict[str, Document | None]
-) -> None:
-    conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
-    conn.executemany(
-        "INSERT INTO versions (vid, mid, dest, file, record) VALUES (?, ?, ?, ?, ?)", _rows(docs)
-    )
-    dests = [row[0] for row in conn.execute("SELECT DISTINCT dest FROM versions ORDER BY dest")]
-    conn.executemany(
-        "INSERT INTO meta VALUES (?, ?)",
-        [("signature", signature), ("summary", jsonfast.dumps(summary)), ("dests", jsonfast.dumps(dests))],
-    )
-    conn.commit()
+class CatalogIndex:
+    """Read access to an index (a mapped file, or bytes built in memory)."""
+
+    def __init__(self, data: mmap.mmap | bytes) -> None:
+        self._data = data
+        start = len(MAGIC)
+        if data[:start] != MAGIC:
+            raise ValueError("not a catalog-host index")
+        (size,) = _U32.unpack_from(data, start)
+        header = jsonfast.loads(bytes(data[start + 4 : start + 4 + size]).decode("utf-8"))
+        self.signature: str = header["signature"]
+        self.summary: dict[str, Any] = header["summary"]
+        # distinct dest folders of indexed entries: their mtimes make up the map etag
+        self.dests: list[str] = header["dests"]
+        self.count, models, slots = header["counts"]
+        self._by_id = start + 4 + size
+        self._in_order = self._by_id + self.count * _SLOT.size
+        self._models = self._in_order + self.count * _SLOT.size
+        self._model_count = models
+        self._slots = self._models + models * _SLOT.size
+        self._records = self._slots + slots * _U64.size
+        if self._records > len(data):
+            raise ValueError("truncated catalog-host index")
+
+    def close(self) -> None:
+        if isinstance(self._data, mmap.mmap):
+            self._data.close()
+
+    def require_readable(self) -> None:
+        """Raise CatalogCorruptError if either catalog file could not be read."""
+        for name in CATALOG_NAMES:
+            error = self.summary[name].get("error")
+            if error:
+                raise CatalogCorruptError(error, catalog=name)
+
+    def _find(self, table: int, count: int, key: int) -> tuple[int, int] | None:
+        """Binary search a sorted (id, a, b) table; (a, b) of the row with that id."""
+        low, high = 0, count
+        while low < high:
+            middle = (low + high) // 2
+            found, a, b = _SLOT.unpack_from(self._data, table + middle * _SLOT.size)
+            if found == key:
+                return a, b
+            if found < key:
+                low = middle + 1
+            else:
+                high = middle
+        return None
+
+    def _record(self, offset: int, length: int) -> dict[str, Any]:
+        start = self._records + offset
+        record: dict[str, Any] = jsonfast.loads(bytes(self._data[start : start + length]).decode("utf-8"))
+        return record
+
+    def records(self, version_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The record of each of these (canonical) version ids that is in the catalogs."""
+        found: dict[str, dict[str, Any]] = {}
+        for vid in version_ids:
+            row = self._find(self._by_id, self.count, int(vid))
+            if row is not None:
+                found[vid] = self._record(*row)
+        return found
+
+    def versions_of_models(self, model_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Each model id -> its version ids in the catalogs, in catalog order."""
+        result: dict[str, list[str]] = {}
+        for mid in model_ids:
+            row = self._find(self._models, self._model_count, int(mid))
+            first, count = row if row is not None else (0, 0)
+            result[mid] = [
+                str(_U64.unpack_from(self._data, self._slots + (first + k) * _U64.size)[0]) for k in range(count)
+            ]
+        return result
+
+    def rows_after(self, position: int, limit: int) -> list[tuple[int, str, bytes]]:
+        """(position, version id, record JSON) in catalog order, after `position` (1-based)."""
+        rows = []
+        for index in range(position, min(position + limit, self.count)):
+            vid, offset, length = _SLOT.unpack_from(self._data, self._in_order + index * _SLOT.size)
+            start = self._records + offset
+            rows.append((index + 1, str(vid), bytes(self._data[start : start + length])))
+        return rows
 
 
-def _in_memory(
-    signature: str, summary: dict[str, Any], docs: dict[str, Document | None]
-) -> sqlite3.Connection:
-    conn = sqlite3.connect(":memory:")
-    _write_index(conn, signature, summary, docs)
-    return conn
-
-
-def _build(
-    catalog_dir: str | Path, signature: str, docs: dict[str, Document | None], errors: dict[str, str]
-) -> sqlite3.Connection:
-    """Build a fresh index file and move it into place; in memory if that cannot be done."""
+def _build(catalog_dir: str | Path, signature: str, docs: dict[str, Document | None],
+           errors: dict[str, str]) -> CatalogIndex:
+    """Build the index, write it into place, and return it. When it cannot be written (a
+    read-only folder, or Windows refusing to replace a file another process has open), the
+    index is used from memory this time and the next process tries again."""
     import tempfile  # deferred: only a rebuild needs it
 
     summary = _summary(catalog_dir, docs, errors)
-    target = index_path(catalog_dir)
+    data = build_index_bytes(signature, summary, docs)
     try:
         fd, temp_name = tempfile.mkstemp(prefix=INDEX_NAME + ".", suffix=".tmp", dir=catalog_dir)
-        os.close(fd)
-    except OSError:  # e.g. a read-only catalog folder: answer from memory
-        return _in_memory(signature, summary, docs)
+    except OSError:
+        return CatalogIndex(data)
     try:
-        conn = sqlite3.connect(temp_name)
-        _write_index(conn, signature, summary, docs)
-        conn.close()
-        os.replace(temp_name, target)
-    except (OSError, sqlite3.Error):
-        # e.g. Windows refuses to replace a file another process has open: answer from
-        # memory this time; the next process will try the cache again.
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temp_name, index_path(catalog_dir))
+    except OSError:
         try:
             os.unlink(temp_name)
         except OSError:
             pass
-        return _in_memory(signature, summary, docs)
+        return CatalogIndex(data)
     write_summary(catalog_dir, signature, summary)
-    return sqlite3.connect(_read_only_uri(target), uri=True)
+    return CatalogIndex(data)
 
 
 def rebuild_from_documents(catalog_dir: str | Path, docs: dict[str, Document]) -> None:
@@ -167,7 +250,7 @@ def rebuild_from_documents(catalog_dir: str | Path, docs: dict[str, Document]) -
     _build(catalog_dir, catalog_signature(catalog_dir), dict(docs), {}).close()
 
 
-def _rebuild_from_files(catalog_dir: str | Path) -> sqlite3.Connection:
+def _rebuild_from_files(catalog_dir: str | Path) -> CatalogIndex:
     from pathlib import Path
 
     from host.catalog.store import read_document
@@ -184,75 +267,24 @@ def _rebuild_from_files(catalog_dir: str | Path) -> sqlite3.Connection:
     return _build(catalog_dir, signature, docs, errors)
 
 
-def _open_cached(catalog_dir: str | Path) -> sqlite3.Connection | None:
-    path = index_path(catalog_dir)
-    if not os.path.exists(path):
+def _open_cached(catalog_dir: str | Path) -> CatalogIndex | None:
+    """The index file if it exists, is intact and matches the catalog files now."""
+    try:
+        with open(index_path(catalog_dir), "rb") as handle:
+            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):  # absent, unreadable, or empty (mmap refuses size 0)
         return None
     try:
-        conn = sqlite3.connect(_read_only_uri(path), uri=True)
-        row = conn.execute("SELECT value FROM meta WHERE key = 'signature'").fetchone()
-    except sqlite3.Error:
+        index = CatalogIndex(data)
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, struct.error):
+        data.close()  # damaged or of another format: rebuilt by the caller
         return None
-    if row is None or row[0] != catalog_signature(catalog_dir):
-        conn.close()
+    if index.signature != catalog_signature(catalog_dir):
+        index.close()
         return None
-    return conn
-
-
-class CatalogIndex:
-    """Read access to the index of one catalog folder."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        self.signature: str = meta["signature"]
-        self.summary: dict[str, Any] = jsonfast.loads(meta["summary"])
-        # distinct dest folders of indexed entries: their mtimes make up the map etag
-        self.dests: list[str] = jsonfast.loads(meta["dests"])
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def require_readable(self) -> None:
-        """Raise CatalogCorruptError if either catalog file could not be read."""
-        for name in CATALOG_NAMES:
-            error = self.summary[name].get("error")
-            if error:
-                raise CatalogCorruptError(error, catalog=name)
-
-    def records(self, version_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-        wanted = list(dict.fromkeys(version_ids))
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(wanted), _MAX_PARAMS):
-            chunk = wanted[start : start + _MAX_PARAMS]
-            marks = ",".join("?" * len(chunk))
-            for vid, record in self._conn.execute(
-                f"SELECT vid, record FROM versions WHERE vid IN ({marks})", chunk
-            ):
-                found[vid] = jsonfast.loads(record)
-        return found
-
-    def versions_of_models(self, model_ids: Iterable[str]) -> dict[str, list[str]]:
-        result: dict[str, list[str]] = {mid: [] for mid in model_ids}
-        wanted = list(result)
-        for start in range(0, len(wanted), _MAX_PARAMS):
-            chunk = wanted[start : start + _MAX_PARAMS]
-            marks = ",".join("?" * len(chunk))
-            for mid, vid in self._conn.execute(
-                f"SELECT mid, vid FROM versions WHERE mid IN ({marks}) ORDER BY seq", chunk
-            ):
-                result[mid].append(vid)
-        return result
-
-    def rows_after(self, seq: int, limit: int) -> list[tuple[int, str, str]]:
-        """(seq, vid, record JSON) in catalog order, after position `seq`."""
-        return self._conn.execute(
-            "SELECT seq, vid, record FROM versions WHERE seq > ? ORDER BY seq LIMIT ?",
-            (seq, limit),
-        ).fetchall()
+    return index
 
 
 def open_index(catalog_dir: str | Path) -> CatalogIndex:
     """The index for `catalog_dir`, rebuilt first if either catalog file has changed."""
-    conn = _open_cached(catalog_dir) or _rebuild_from_files(catalog_dir)
-    return CatalogIndex(conn)
+    return _open_cached(catalog_dir) or _rebuild_from_files(catalog_dir)

@@ -15,12 +15,12 @@ if TYPE_CHECKING:  # typing and pathlib cost milliseconds in every cold start
     from typing import Any
 
 CATALOG_NAMES = ("models", "loras")
-INDEX_NAME = ".catalog-host-index.sqlite"
+INDEX_NAME = ".catalog-host-index"
 # no .json suffix: tools that load every *.json in the folder as a catalog must skip it
 SUMMARY_NAME = ".catalog-host-summary"
 
 # Bump when the table layout or the record fields change: old caches are then rebuilt.
-INDEX_FORMAT = "3"
+INDEX_FORMAT = "4"
 
 
 def catalog_file(catalog_dir: str | Path, name: str) -> str:
@@ -63,6 +63,7 @@ def read_summary(catalog_dir: str | Path) -> dict[str, Any]:
 
     index = open_index(catalog_dir)
     try:
+        write_summary(catalog_dir, index.signature, index.summary)  # the next ping reads it
         return index.summary
     finally:
         index.close()

@@ -20,6 +20,7 @@ from typing import Any
 
 from host.catalog.document import Document, bump, empty_document, shape_problem
 from host.catalog.layout import CATALOG_NAMES
+from host.catalog.pretty import pretty_json
 from host.errors import CatalogBusyError, CatalogCorruptError, CatalogWriteError
 
 LOCK_NAME = ".catalog-host.lock"
@@ -55,7 +56,7 @@ def read_document(path: Path) -> Document:
 
 def serialize(doc: Document) -> bytes:
     """UTF-8, 2-space indent, non-ASCII kept as is, trailing newline."""
-    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return (pretty_json(doc) + "\n").encode("utf-8")
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -157,10 +158,39 @@ def transaction(catalog_dir: str | Path) -> Iterator[Transaction]:
         docs = {name: read_document(catalog_dir / f"{name}.json") for name in CATALOG_NAMES}
         txn = Transaction(catalog_dir, docs)
         yield txn
+        if txn.changed:
+            _remove_leftovers(catalog_dir)
         for name in txn.changed:
             write_document(txn.path(name), txn.docs[name])
         if txn.changed:
             _refresh_index(catalog_dir, txn.docs)
+
+
+_TEMP_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")  # tempfile.mkstemp's names
+
+
+def _remove_leftovers(catalog_dir: Path) -> None:
+    """Delete the temp files of catalog writes that were killed mid-way.
+
+    A process killed inside replace_atomically leaves its `.models.json.XXXXXXXX.tmp` (or
+    `.models.json.bak.XXXXXXXX.tmp`), as big as the catalog, in the user's folder for good.
+    Only writes create these, and only inside the lock we hold now, so every one that
+    exists is a dead process's: safe to delete.
+    """
+    try:
+        names = os.listdir(catalog_dir)
+    except OSError:
+        return
+    for name in names:
+        for catalog in CATALOG_NAMES:
+            prefix = f".{catalog}.json."
+            if not (name.startswith(prefix) and name.endswith(".tmp")):
+                continue
+            middle = name[len(prefix) : -len(".tmp")]
+            middle = middle[len("bak.") :] if middle.startswith("bak.") else middle
+            if len(middle) == 8 and _TEMP_CHARS.issuperset(middle):
+                with suppress(OSError):
+                    os.unlink(catalog_dir / name)
 
 
 def _refresh_index(catalog_dir: Path, docs: dict[str, Any]) -> None:

@@ -52,11 +52,11 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
                 break
             for seq, vid, record_json in rows:
                 # each entry costs its JSON plus its id in by_model and some punctuation
-                cost = len(record_json.encode("utf-8")) + 2 * len(vid) + 64
+                cost = len(record_json) + 2 * len(vid) + 64
                 if by_version and used + cost > PAGE_BUDGET_BYTES:
                     next_cursor = f"{tag}:{position}"
                     break
-                record = with_status(jsonfast.loads(record_json), models_dir)
+                record = with_status(jsonfast.loads(record_json.decode("utf-8")), models_dir)
                 by_version[vid] = record
                 mid = record.get("civitai_model_id")
                 if mid is not None:

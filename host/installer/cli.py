@@ -142,8 +142,8 @@ def run_install(machine: Machine, interp: Interpreter, options: Options, out: Te
     print("Registered" if not options.dry_run else "Would register", f"{HOST_NAME} for:",
           file=out)
     for target in plan.selection.targets:
-        labels = ", ".join(BY_KEY[k].label for k in target.browsers) or "a browser started " \
-            f"with --user-data-dir={options.user_data_dir}"
+        labels = (", ".join(BY_KEY[k].label for k in target.browsers)
+                  or f"a browser started with --user-data-dir={options.user_data_dir}")
         print(f"  {labels}\n      {target.where}", file=out)
     print(f"Extensions: {', '.join(plan.extension_ids)}", file=out)
     print(f"Launcher:   {plan.launcher.path}", file=out)

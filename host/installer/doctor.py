@@ -49,18 +49,20 @@ class Report:
 
 
 class Doctor:
+    """Reads what each target holds; starts each distinct launcher once for a ping."""
+
     def __init__(self, machine: Machine, interp: Interpreter, ids: tuple[str, ...]) -> None:
         self.machine = machine
         self.interp = interp
         self.ids = ids
         self.windows = machine.os == "windows"
-        self._pings: dict[str, PingResult] = {}
+        self.pings: dict[str, PingResult] = {}
 
     def _ping(self, launcher: Path) -> PingResult:
         key = str(launcher)
-        if key not in self._pings:
-            self._pings[key] = ping(launcher, f"chrome-extension://{self.ids[0]}/")
-        return self._pings[key]
+        if key not in self.pings:
+            self.pings[key] = ping(launcher, f"chrome-extension://{self.ids[0]}/")
+        return self.pings[key]
 
     def _manifest_path(self, target: Target, finding: Finding) -> Path | None:
         if not (target.registry_key and target.hive):
@@ -245,7 +247,7 @@ def _host_view_warnings(doctor: Doctor, settings: Settings | None, report: Repor
     """The host the browser starts may see other folders than this shell (other environment)."""
     if settings is None:
         return
-    for launcher, result in doctor._pings.items():
+    for launcher, result in doctor.pings.items():
         seen = (result.result or {}).get("catalog_dir")
         if result.ok and isinstance(seen, str) and Path(seen) != Path(settings.catalog_dir):
             report.warnings.append(

@@ -71,17 +71,23 @@ class Launcher:
         return self.content is not None
 
 
-def posix_script(interp: Interpreter, config_path: Path) -> bytes:
+def posix_script(interp: Interpreter, config_path: Path | None) -> bytes:
+    """The launcher; with `config_path`, it pins the config file install wrote (a desktop
+    session's XDG variables may differ from the installing shell's), unless the environment
+    names another one."""
     q = shlex.quote
     lines = [
         "#!/bin/sh",
         "# catalog-host launcher, written by `catalog-host install`: browsers start this file.",
-        "# The config file install wrote, unless the environment names another one.",
-        f'if [ -z "${{{ENV_CONFIG}:-}}" ]; then',
-        f"  {ENV_CONFIG}={q(str(config_path))}",
-        f"  export {ENV_CONFIG}",
-        "fi",
     ]
+    if config_path is not None:
+        lines += [
+            "# The config file install wrote, unless the environment names another one.",
+            f'if [ -z "${{{ENV_CONFIG}:-}}" ]; then',
+            f"  {ENV_CONFIG}={q(str(config_path))}",
+            f"  export {ENV_CONFIG}",
+            "fi",
+        ]
     if interp.package_parent is None:
         # -I: ignore PYTHON* variables and the user site of the desktop session.
         lines.append(f'exec {q(interp.python)} -I -m host "$@"')
@@ -94,7 +100,8 @@ def posix_script(interp: Interpreter, config_path: Path) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def plan_launcher(machine: Machine, interp: Interpreter) -> Launcher:
+def plan_launcher(machine: Machine, interp: Interpreter, pin_config: bool = True) -> Launcher:
+    """`pin_config` False (a --system install): every user's host reads that user's own config."""
     if machine.os == "windows":
         exe = interp.scripts_dir / WINDOWS_EXE
         if not exe.is_file():
@@ -104,13 +111,14 @@ def plan_launcher(machine: Machine, interp: Interpreter) -> Launcher:
             )
         return Launcher(exe, None)
     path = machine.data_dir / "bin" / LAUNCHER_NAME
-    return Launcher(path, posix_script(interp, machine.config_path))
+    return Launcher(path, posix_script(interp, machine.config_path if pin_config else None))
 
 
 def command_line(machine: Machine, interp: Interpreter, *args: str) -> str:
     """How a person runs `python -m host <args>` with this interpreter, on this OS."""
-    if machine.os == "windows":
-        return " ".join([f"& '{interp.python}' -m host", *args])
+    if machine.os == "windows":  # PowerShell: '' is a quote inside a single-quoted string
+        python = interp.python.replace("'", "''")
+        return " ".join([f"& '{python}' -m host", *args])
     line = " ".join([shlex.quote(interp.python), "-m", "host", *args])
     if interp.package_parent is not None:  # a checkout: `host` is found from its folder
         return f"cd {shlex.quote(str(interp.package_parent))} && {line}"

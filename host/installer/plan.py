@@ -147,7 +147,7 @@ def install_plan(machine: Machine, options: Options, interp: Interpreter) -> Ins
     # The same folder as host.settings.default_catalog_dir(), for the machine being installed.
     config = merged_config(existing, ids, options.models_dir, options.catalog_dir,
                            machine.data_dir / "catalogs")
-    launcher = plan_launcher(machine, interp)
+    launcher = plan_launcher(machine, interp, pin_config=not options.system)
     manifest = build_manifest(str(launcher.path), ids)
     content = manifest_bytes(manifest)
 

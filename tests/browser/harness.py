@@ -137,7 +137,7 @@ class World:
     site: FakeSite = field(default_factory=FakeSite)
     browser: Browser | None = None
     worker: Session | None = None
-    pages: list[PageView] = field(default_factory=list)
+    pages: list[PageView | PopupView] = field(default_factory=list)
     browser_errors: list[BaseException] = field(default_factory=list)
     # False once a test changed the installation (uninstalled, other ids, edited config)
     install_is_default: bool = False
@@ -243,12 +243,22 @@ class World:
             self.browser = None
 
     def reset(self) -> None:
-        """Between tests: empty catalog and models folders, a fresh port, no pages open."""
+        """Between tests: no pages open, no host running, empty catalog and models folders.
+
+        Pages are first navigated away (unloading the content script and the popup), and only
+        then closed: closing a tab brings another to the front, and a content script seeing
+        its tab become visible asks the host again -- which would open a port to the host as
+        installed *now*, left open into the next test.
+        """
+        assert self.browser is not None
+        for page in self.pages:
+            page.session.navigate("about:blank")
         for page in self.pages:
             page.close()
         self.pages.clear()
         self.site.clear()
         self.sw("catalogHost.port.close(), chrome.storage.session.clear()")
+        self.wait_host_pids(0)
         for folder in (self.catalog_dir, self.models_dir):
             shutil.rmtree(folder)
             folder.mkdir()
@@ -307,7 +317,7 @@ class World:
         assert self.browser is not None
         session = self.browser.new_page()
         view = PopupView(session)
-        self.pages.append(view)  # type: ignore[arg-type]
+        self.pages.append(view)
         session.navigate(f"chrome-extension://{STUB_ID}/popup.html")
         view.wait_checked(1)
         return view

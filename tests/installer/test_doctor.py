@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from host.installer.launcher import Interpreter
-from tests.installer.conftest import FakeWorld, write_script
+from tests.installer.world import FakeWorld, write_script
 
 NAME = "com.civitai_catalog.host"
 STUB = "jpiddlinckgdlidmojineffgcdpfoacg"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from host.installer.browsers import BROWSERS
-from tests.installer.conftest import FakeWorld
+from tests.installer.world import FakeWorld
 
 NAME = "com.civitai_catalog.host"
 STUB = "jpiddlinckgdlidmojineffgcdpfoacg"

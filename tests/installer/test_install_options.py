@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.installer.conftest import FakeWorld
+from tests.installer.world import FakeWorld
 
 NAME = "com.civitai_catalog.host"
 STUB = "jpiddlinckgdlidmojineffgcdpfoacg"

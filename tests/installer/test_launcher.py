@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from host.installer.launcher import Interpreter
-from tests.installer.conftest import FakeWorld, write_script
+from tests.installer.world import FakeWorld, write_script
 
 ORIGIN = "chrome-extension://jpiddlinckgdlidmojineffgcdpfoacg/"
 World = Callable[..., FakeWorld]
@@ -79,7 +79,7 @@ def test_a_checkout_launcher_finds_the_package_through_pythonpath(
 def test_real_ping_through_the_registered_launcher_from_a_home_with_spaces(
     tmp_path: Path, real_interp: Interpreter
 ) -> None:
-    from tests.installer.conftest import make_world
+    from tests.installer.world import make_world
 
     world = make_world(tmp_path / "my home dir", "macos", interp=real_interp)
     status, out = world.run("install", "--browser", "chromium")  # with the self-check
@@ -122,3 +122,14 @@ def test_windows_without_the_console_exe_is_refused(
     assert status == 1
     assert "catalog-host.exe does not exist" in capsys.readouterr().err
     assert world.registry.values == {}
+
+
+def test_a_system_install_leaves_each_user_their_own_config(world_factory: World) -> None:
+    world = world_factory("linux")
+    status, out = world.run("install", "--browser", "chromium", "--system", "--no-check")
+    assert status == 0, out
+    script = (world.machine.data_dir / "bin" / "catalog-host").read_text()
+    assert "CATALOG_HOST_CONFIG" not in script
+    status, out = world.run("install", "--browser", "chromium", "--no-check")
+    script = (world.machine.data_dir / "bin" / "catalog-host").read_text()
+    assert f"CATALOG_HOST_CONFIG={world.machine.config_path}" in script

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from host.installer.probe import ping
-from tests.installer.conftest import write_script
+from tests.installer.world import write_script
 
 ORIGIN = "chrome-extension://jpiddlinckgdlidmojineffgcdpfoacg/"
 HEAD = f"#!{sys.executable}\nimport json, struct, sys\n"

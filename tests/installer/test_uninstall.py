@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 
 from host.installer.plan import VENV_MARKER
-from tests.installer.conftest import FakeWorld
+from tests.installer.world import FakeWorld
 
 NAME = "com.civitai_catalog.host"
 World = Callable[..., FakeWorld]

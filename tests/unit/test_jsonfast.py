@@ -56,3 +56,19 @@ def test_nan_and_infinity_are_not_written():
     for value in (math.nan, math.inf, {"id": -math.inf}):
         with pytest.raises(ValueError):
             jsonfast.dumps(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_pretty_json_is_json_dumps_indent_2(value):
+    from host.catalog.pretty import pretty_json
+
+    assert pretty_json(value) == json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def test_pretty_json_special_floats_like_json():
+    from host.catalog.pretty import pretty_json
+
+    value = {"a": [math.inf, -math.inf, 1e300, -0.0, 0.1]}
+    assert pretty_json(value) == json.dumps(value, indent=2, ensure_ascii=False)
+    assert pretty_json([math.nan]) == "[\n  NaN\n]"

@@ -1,0 +1,81 @@
+"""The fake machine the installer tests run on: any OS, around temporary folders.
+
+Nothing here may reach the real HOME, /etc or registry: every path a `Machine` names is under
+the test's temporary folder and the registry is a dict.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from host.installer.cli import main
+from host.installer.launcher import Interpreter
+from host.installer.machine import Machine, OsName
+from host.installer.registry import DictRegistry
+
+
+@dataclass
+class FakeWorld:
+    """A machine of one OS under tmp_path, plus the interpreter the launcher will name."""
+
+    tmp: Path
+    machine: Machine
+    interp: Interpreter
+    registry: DictRegistry
+
+    @property
+    def home(self) -> Path:
+        return self.machine.home
+
+    def run(self, *argv: str) -> tuple[int, str]:
+        out = io.StringIO()
+        status = main(list(argv), machine=self.machine, interp=self.interp, out=out)
+        return status, out.getvalue()
+
+    def snapshot(self) -> dict[str, bytes | None]:
+        """Every file (its bytes) and folder (None) under tmp, except the fake exe's folder."""
+        tree: dict[str, bytes | None] = {}
+        for path in sorted(self.tmp.rglob("*")):
+            rel = path.relative_to(self.tmp).as_posix()
+            if rel.startswith(("python", "process-home")):
+                continue
+            tree[rel] = None if path.is_dir() and not path.is_symlink() else path.read_bytes()
+        return tree
+
+
+def make_world(tmp: Path, os_name: OsName, env: dict[str, str] | None = None,
+               interp: Interpreter | None = None) -> FakeWorld:
+    home = tmp / "home"
+    # Folders every real account has: the installer never removes them.
+    for folder in (".config", "Library/Application Support", "data", "AppData/Local"):
+        (home / folder).mkdir(parents=True, exist_ok=True)
+    config_path = home / "config-dir" / "config.json"
+    registry = DictRegistry()
+    if interp is None:
+        # A stand-in for the product venv: a Windows target needs Scripts\catalog-host.exe.
+        scripts = tmp / "python" / "Scripts"
+        scripts.mkdir(parents=True, exist_ok=True)
+        (scripts / "catalog-host.exe").write_bytes(b"MZ fake console launcher")
+        interp = Interpreter(python=str(tmp / "python" / "bin" / "python3"),
+                             scripts_dir=scripts, package_parent=None)
+    machine = Machine(
+        os=os_name,
+        home=home,
+        env={"HOME": str(home), "CATALOG_HOST_CONFIG": str(config_path), **(env or {})},
+        root=tmp / "root",
+        data_dir=home / ("AppData/Local" if os_name == "windows" else "data") / "catalog-host",
+        system_data_dir=tmp / "root" / "ProgramData" / "catalog-host",
+        config_path=config_path,
+        registry=registry,
+    )
+    return FakeWorld(tmp, machine, interp, registry)
+
+
+def write_script(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    os.chmod(path, 0o755)
+    return path
