@@ -65,7 +65,9 @@ def entry_record(entry: dict[str, Any], catalog: str) -> dict[str, Any]:
     }
 
 
-def _summary(catalog_dir: str | Path, docs: dict[str, Document | None], errors: dict[str, str]) -> dict[str, Any]:
+def _summary(
+    catalog_dir: str | Path, docs: dict[str, Document | None], errors: dict[str, str]
+) -> dict[str, Any]:
     """Per catalog: version, date, entry count and whether the file exists; or its error."""
     from host.catalog.document import entries
 
@@ -111,8 +113,8 @@ def build_index_bytes(signature: str, summary: dict[str, Any], docs: dict[str, D
             dests.add(record["dest"] if isinstance(record["dest"], str) else "")
     offsets: list[tuple[int, int, int]] = []
     position = 0
-    for vid, blob in ordered:
-        offsets.append((vid, position, len(blob)))
+    for number, blob in ordered:
+        offsets.append((number, position, len(blob)))
         position += len(blob)
     slots: list[int] = []
     models: list[tuple[int, int, int]] = []
@@ -204,7 +206,8 @@ class CatalogIndex:
             row = self._find(self._models, self._model_count, int(mid))
             first, count = row if row is not None else (0, 0)
             result[mid] = [
-                str(_U64.unpack_from(self._data, self._slots + (first + k) * _U64.size)[0]) for k in range(count)
+                str(_U64.unpack_from(self._data, self._slots + (first + k) * _U64.size)[0])
+                for k in range(count)
             ]
         return result
 

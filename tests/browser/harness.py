@@ -258,7 +258,8 @@ class World:
         self.pages.clear()
         self.site.clear()
         self.sw("catalogHost.port.close(), chrome.storage.session.clear()")
-        self.wait_host_pids(0)
+        if Path("/proc").is_dir():
+            self.wait_host_pids(0)
         for folder in (self.catalog_dir, self.models_dir):
             shutil.rmtree(folder)
             folder.mkdir()

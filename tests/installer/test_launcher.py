@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from host.installer.launcher import Interpreter
+from host.installer.launcher import ENTRY_POINT, Interpreter
 from tests.installer.world import FakeWorld, write_script
 
 ORIGIN = "chrome-extension://jpiddlinckgdlidmojineffgcdpfoacg/"
@@ -55,7 +55,7 @@ def test_launcher_passes_arguments_to_an_absolute_python_with_spaces_and_quotes(
     done = subprocess.run([str(launcher), ORIGIN, "--parent-window=0"], env=DESKTOP_ENV,
                           cwd="/", capture_output=True, timeout=30, check=True)
     seen = json.loads(done.stdout)
-    assert seen["argv"] == ["-I", "-m", "host", ORIGIN, "--parent-window=0"]
+    assert seen["argv"] == ["-I", "-c", ENTRY_POINT, ORIGIN, "--parent-window=0"]
     assert seen["config"] == str(world.machine.config_path)  # pinned: the file install wrote
     assert seen["pythonpath"] is None
 
@@ -73,7 +73,7 @@ def test_a_checkout_launcher_finds_the_package_through_pythonpath(
     world.run("install", "--browser", "chromium", "--no-check")
     script = (world.machine.data_dir / "bin" / "catalog-host").read_text()
     assert f"PYTHONPATH={real_interp.package_parent}" in script
-    assert script.rstrip().endswith(f'exec {real_interp.python} -s -m host "$@"')
+    assert script.rstrip().endswith(f"exec {real_interp.python} -s -c '{ENTRY_POINT}' \"$@\"")
 
 
 def test_real_ping_through_the_registered_launcher_from_a_home_with_spaces(
