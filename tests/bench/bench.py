@@ -190,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
                 results[("ping", size)] = measure(env, {"op": "ping"})
                 etag = cold(host_cmd, {"op": "map"}, env)[1][0]["result"]["etag"]
                 results[("map_unchanged", size)] = measure(
-                    env, {"op": "map", "etag": etag}, lambda r: r == {"unchanged": True, "etag": etag})
+                    env, {"op": "map", "etag": etag}, lambda r, e=etag: r == {"unchanged": True, "etag": e})
         biggest = max(args.sizes)
         table.add("floor (echo host)", "-", f"{median_ms(all_floor):.1f} ms", "1.00", "-", None)
 
