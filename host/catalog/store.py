@@ -55,8 +55,14 @@ def read_document(path: Path) -> Document:
 
 
 def serialize(doc: Document) -> bytes:
-    """UTF-8, 2-space indent, non-ASCII kept as is, trailing newline."""
-    return (pretty_json(doc) + "\n").encode("utf-8")
+    """UTF-8, 2-space indent, non-ASCII kept as is, trailing newline.
+
+    A lone surrogate (JSON's "\\ud800", which Python's json.dump writes for such a string and
+    CivitAI may send) cannot be UTF-8: it is written back as that same escape, which only
+    occurs inside a JSON string, so the file stays valid and the value survives. Strict
+    encoding failed every later write to the catalog as an internal error.
+    """
+    return (pretty_json(doc) + "\n").encode("utf-8", "backslashreplace")
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
+import urllib3
 from pydantic import ValidationError
 
 from host import __version__
@@ -24,6 +25,7 @@ from host.errors import (
     CivitaiHttpError,
     CivitaiNotFoundError,
     CivitaiUnreachableError,
+    ConfigError,
 )
 
 CONNECT_TIMEOUT_S = 5.0
@@ -44,7 +46,7 @@ def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # isdigit() alone is true for "²", which float() refuses
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
@@ -53,15 +55,22 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _short_error(body: bytes) -> str:
-    """CivitAI's {"error": "..."} message, if the body is that; else empty."""
+def _short_error(body: bytes, secret: str | None = None) -> str:
+    """CivitAI's {"error": "..."} message, if the body is that; else empty.
+
+    Withheld when it quotes any 8 characters in a row of the API key: a server that echoes
+    the token it refused ("invalid token ...") must not put the key in a reply or the log.
+    """
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         return ""
-    if isinstance(data, dict) and isinstance(data.get("error"), str):
-        return str(data["error"])[:200]
-    return ""
+    if not (isinstance(data, dict) and isinstance(data.get("error"), str)):
+        return ""
+    message = str(data["error"])[:200]
+    if secret and any(secret[i : i + 8] in message for i in range(max(1, len(secret) - 7))):
+        return "(CivitAI's message is not shown: it quotes the API key)"
+    return message
 
 
 class CivitaiClient:
@@ -83,14 +92,31 @@ class CivitaiClient:
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json", "User-Agent": f"catalog-host/{__version__}"}
         if self._api_key:
+            # http.client sends headers as Latin-1 and requests refuses control characters:
+            # such a key failed as an internal error or a misleading "unreachable"
+            if not (self._api_key.isascii() and self._api_key.isprintable()):
+                raise ConfigError(
+                    "the CivitAI API key (civitai_api_key / CIVITAI_API_KEY) holds characters an "
+                    "HTTP header cannot carry (non-ASCII or control characters); copy it again"
+                )
             headers["Authorization"] = f"Bearer {self._api_key}"
         return headers
 
     def _read_body(self, response: requests.Response, deadline: float) -> bytes:
-        """The body, refusing one over MAX_BODY_BYTES or one still dripping at the deadline."""
+        """The body, refusing one over MAX_BODY_BYTES or one still dripping at the deadline.
+
+        read1 returns what one socket read brought, so the deadline is checked while a body
+        drips in. iter_content(64 KiB) blocks until 64 KiB or the end has arrived: a server
+        sending a byte every few seconds (each within the read timeout) held it for hours.
+        """
+        raw = response.raw
+        if hasattr(raw, "read1"):  # urllib3 >= 2.3; it also bounds what one gzip chunk inflates to
+            pieces: Iterator[bytes] = iter(lambda: raw.read1(64 * 1024, decode_content=True), b"")
+        else:  # older urllib3: small chunks bound the wait, less tightly
+            pieces = response.iter_content(chunk_size=1024)
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_content(chunk_size=64 * 1024):
+        for chunk in pieces:
             size += len(chunk)
             if size > MAX_BODY_BYTES:
                 raise CivitaiBadResponseError(
@@ -113,8 +139,12 @@ class CivitaiClient:
             ) as response:
                 body = self._read_body(response, deadline)
                 return response.status_code, dict(response.headers), body
-        except requests.Timeout as exc:
+        except (requests.Timeout, urllib3.exceptions.TimeoutError) as exc:
             raise CivitaiUnreachableError("CivitAI did not answer in time") from exc
+        except urllib3.exceptions.DecodeError as exc:  # read1 raises urllib3's own errors
+            raise CivitaiBadResponseError("CivitAI's answer could not be decoded") from exc
+        except urllib3.exceptions.HTTPError as exc:  # a cut or reset connection
+            raise CivitaiUnreachableError(f"the connection to CivitAI broke: {type(exc).__name__}") from exc
         except requests.ConnectionError as exc:
             raise CivitaiUnreachableError(f"cannot reach CivitAI at {self.base_url}") from exc
         except requests.RequestException as exc:
@@ -134,7 +164,7 @@ class CivitaiClient:
                         "CivitAI answered 200 with a body that is not JSON"
                     ) from exc
             if status == 404:
-                detail = _short_error(body) or "not found"
+                detail = _short_error(body, self._api_key) or "not found"
                 raise CivitaiNotFoundError(
                     f"CivitAI: {detail} (a version published minutes ago can be briefly missing;"
                     " try again later)",
@@ -147,7 +177,7 @@ class CivitaiClient:
                 if wait > MAX_RETRY_AFTER_S or self._clock() + wait >= deadline:
                     wait = None
             if wait is None:
-                detail = _short_error(body)
+                detail = _short_error(body, self._api_key)
                 raise CivitaiHttpError(
                     f"CivitAI answered HTTP {status}" + (f": {detail}" if detail else ""),
                     status=status,
