@@ -30,8 +30,8 @@ def handle_message(body: bytes, context: Context) -> dict[str, Any]:
     try:
         message = decode_message(body)
         req_id = request_id(message)
+        context.check_origin()  # before anything else: a forbidden caller learns nothing
         request = parse_request(message)
-        context.check_origin()
         # __import__ rather than importlib: one import less in every cold start
         module = __import__(f"host.handlers.{OPS[request.op].handler}", fromlist=["handle"])
         result: dict[str, Any] = module.handle(request.params, context)

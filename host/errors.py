@@ -111,6 +111,12 @@ class CatalogCorruptError(CatalogError):
     code = "catalog_corrupt"
 
 
+class IndexDamagedError(CatalogError):
+    """The read index (a cache) did not decode; it was deleted and is rebuilt on the next request."""
+
+    code = "index_damaged"
+
+
 class CatalogBusyError(CatalogError):
     """The catalog lock could not be taken in time (another process holds it)."""
 

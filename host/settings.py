@@ -161,13 +161,22 @@ def _as_path(value: Any, key: str) -> str | None:
 
 
 def _as_ids(value: Any) -> tuple[str, ...]:
+    """Extension ids; "chrome-extension://<id>/" and upper case are accepted and normalised."""
     if value is None:
         return (STUB_EXTENSION_ID,)
     if isinstance(value, str):
-        value = [part.strip() for part in value.split(",") if part.strip()]
+        value = value.split(",")
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError("config key 'extension_ids' must be a list of extension ids")
-    return tuple(value)
+    ids = []
+    for item in value:
+        text = item.strip().lower()
+        if text.startswith("chrome-extension://"):
+            text = text[len("chrome-extension://") :]
+        text = text.strip("/")
+        if text:
+            ids.append(text)
+    return tuple(ids)
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:

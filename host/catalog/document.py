@@ -66,12 +66,23 @@ def find_by_version(doc: Document, version_id: str) -> tuple[Any, Entry] | None:
     return None
 
 
+def dest_of(entry: Entry) -> str | None:
+    """The entry's dest folder ("" when absent); None when it is not a string (hand-edited
+    catalogs): such an entry cannot be located on disk."""
+    dest = entry.get("dest")
+    if dest is None:
+        return ""
+    return dest if isinstance(dest, str) else None
+
+
 def find_by_file(doc: Document, file: str, dest: str | None = None) -> list[Entry]:
-    """Entries naming `file` (in `dest` when given; a missing dest counts as "")."""
+    """Entries naming `file` with a usable dest (that dest, when given)."""
     return [
         entry
         for _, entry in entries(doc)
-        if entry.get("file") == file and (dest is None or (entry.get("dest") or "") == dest)
+        if entry.get("file") == file
+        and dest_of(entry) is not None
+        and (dest is None or dest_of(entry) == dest)
     ]
 
 

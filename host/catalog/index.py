@@ -34,7 +34,7 @@ from host.catalog.layout import (
     index_path,
     write_summary,
 )
-from host.errors import CatalogCorruptError
+from host.errors import CatalogCorruptError, IndexDamagedError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds in every cold start
@@ -50,16 +50,34 @@ _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 
 
+# A record's text fields are cut to this many characters: one hand-edited or hostile entry
+# must never make a map page (or a lookup) exceed Chrome's 1 MiB reply limit.
+MAX_RECORD_TEXT = 1024
+
+
+def _reply_safe(value: Any) -> Any:
+    """A catalog value as a reply can carry it: text cut to MAX_RECORD_TEXT and made valid
+    UTF-8 (json accepts lone surrogates, UTF-8 does not); anything that is not a string or a
+    finite number (NaN, lists, objects) becomes None."""
+    if isinstance(value, str):
+        return value[:MAX_RECORD_TEXT].encode("utf-8", "replace").decode("utf-8")
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float) and value - value == 0:  # finite
+        return value
+    return None
+
+
 def entry_record(entry: dict[str, Any], catalog: str) -> dict[str, Any]:
     """The fields map/lookup report for an entry (status is added at answer time)."""
     base_model = entry.get("base_model")
     if base_model is None:
         base_model = entry.get("civitai_base_model")
     return {
-        "file": entry.get("file"),
-        "dest": entry.get("dest"),
-        "name": entry.get("name"),
-        "base_model": base_model,
+        "file": _reply_safe(entry.get("file")),
+        "dest": _reply_safe(entry.get("dest")),
+        "name": _reply_safe(entry.get("name")),
+        "base_model": _reply_safe(base_model),
         "catalog": catalog,
         "civitai_model_id": canonical_id(entry.get("civitai_model_id")),
     }
@@ -82,8 +100,8 @@ def _summary(
             count = sum(1 for _ in entries(doc))
             catalogs[name] = {
                 "exists": True,
-                "version": doc.get("version"),
-                "date": doc.get("date"),
+                "version": _reply_safe(doc.get("version")),
+                "date": _reply_safe(doc.get("date")),
                 "entries": count,
             }
     return catalogs
@@ -125,7 +143,7 @@ def build_index_bytes(signature: str, summary: dict[str, Any], docs: dict[str, D
         "signature": signature,
         "summary": summary,
         "dests": sorted(dests),
-        "counts": [len(ordered), len(models), len(slots)],
+        "counts": [len(ordered), len(models), len(slots), position],
     }).encode("utf-8")
     parts = [MAGIC, _U32.pack(len(header)), header]
     parts += [_SLOT.pack(*row) for row in sorted(offsets)]
@@ -139,8 +157,9 @@ def build_index_bytes(signature: str, summary: dict[str, Any], docs: dict[str, D
 class CatalogIndex:
     """Read access to an index (a mapped file, or bytes built in memory)."""
 
-    def __init__(self, data: mmap.mmap | bytes) -> None:
+    def __init__(self, data: mmap.mmap | bytes, path: str | None = None) -> None:
         self._data = data
+        self._path = path  # the file it was read from, if any
         start = len(MAGIC)
         if data[:start] != MAGIC:
             raise ValueError("not a catalog-host index")
@@ -150,15 +169,15 @@ class CatalogIndex:
         self.summary: dict[str, Any] = header["summary"]
         # distinct dest folders of indexed entries: their mtimes make up the map etag
         self.dests: list[str] = header["dests"]
-        self.count, models, slots = header["counts"]
+        self.count, models, slots, records_size = header["counts"]
         self._by_id = start + 4 + size
         self._in_order = self._by_id + self.count * _SLOT.size
         self._models = self._in_order + self.count * _SLOT.size
         self._model_count = models
         self._slots = self._models + models * _SLOT.size
         self._records = self._slots + slots * _U64.size
-        if self._records > len(data):
-            raise ValueError("truncated catalog-host index")
+        if self._records + records_size != len(data):
+            raise ValueError("truncated or padded catalog-host index")
 
     def close(self) -> None:
         if isinstance(self._data, mmap.mmap):
@@ -187,8 +206,20 @@ class CatalogIndex:
 
     def _record(self, offset: int, length: int) -> dict[str, Any]:
         start = self._records + offset
-        record: dict[str, Any] = jsonfast.loads(bytes(self._data[start : start + length]).decode("utf-8"))
+        try:
+            record: dict[str, Any] = jsonfast.loads(bytes(self._data[start : start + length]).decode("utf-8"))
+        except ValueError as exc:  # includes UnicodeDecodeError
+            self._discard()
+            raise IndexDamagedError("the catalog's read index was damaged; it was removed and is "
+                                    "rebuilt on the next request: try again") from exc
         return record
+
+    def _discard(self) -> None:
+        if self._path is not None:
+            try:
+                os.unlink(self._path)
+            except OSError:
+                pass
 
     def records(self, version_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The record of each of these (canonical) version ids that is in the catalogs."""
@@ -278,7 +309,7 @@ def _open_cached(catalog_dir: str | Path) -> CatalogIndex | None:
     except (OSError, ValueError):  # absent, unreadable, or empty (mmap refuses size 0)
         return None
     try:
-        index = CatalogIndex(data)
+        index = CatalogIndex(data, index_path(catalog_dir))
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, struct.error):
         data.close()  # damaged or of another format: rebuilt by the caller
         return None

@@ -20,7 +20,7 @@ INDEX_NAME = ".catalog-host-index"
 SUMMARY_NAME = ".catalog-host-summary"
 
 # Bump when the table layout or the record fields change: old caches are then rebuilt.
-INDEX_FORMAT = "4"
+INDEX_FORMAT = "5"
 
 
 def catalog_file(catalog_dir: str | Path, name: str) -> str:
@@ -36,7 +36,8 @@ def catalog_signature(catalog_dir: str | Path) -> str:
         except OSError:
             parts.append("absent")
         else:
-            parts.append(f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}")
+            # ctime too: tools that restore an mtime (cp -p, rsync) cannot restore it.
+            parts.append(f"{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_size}:{st.st_ino}")
     return "|".join(parts)
 
 

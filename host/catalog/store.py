@@ -66,11 +66,20 @@ def serialize(doc: Document) -> bytes:
 
 
 def _fsync_dir(folder: Path) -> None:
+    """Make the rename durable; best effort, like SQLite. It runs after the rename, when the
+    new file is already in place: failing the op here (some network and FUSE file systems
+    refuse a directory fsync) reported `catalog_write_failed, the previous file is intact`
+    for a change that had been made."""
     if os.name != "posix":  # directories cannot be opened for fsync on Windows
         return
-    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
     try:
         os.fsync(fd)
+    except OSError:
+        pass
     finally:
         os.close(fd)
 
@@ -176,27 +185,29 @@ _TEMP_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")  # tempfile.mks
 
 
 def _remove_leftovers(catalog_dir: Path) -> None:
-    """Delete the temp files of catalog writes that were killed mid-way.
+    """Delete the temp files of writes that were killed mid-way.
 
     A process killed inside replace_atomically leaves its `.models.json.XXXXXXXX.tmp` (or
-    `.models.json.bak.XXXXXXXX.tmp`), as big as the catalog, in the user's folder for good.
-    Only writes create these, and only inside the lock we hold now, so every one that
-    exists is a dead process's: safe to delete.
+    `.models.json.bak.XXXXXXXX.tmp`), as big as the catalog, in the user's folder for good;
+    one killed while writing the read index leaves `.catalog-host-index.XXXXXXXX.tmp` (Chrome
+    kills a host 2 s after closing its stdin). Catalog temps are only made under the lock we
+    hold, so every one that exists is a dead process's. An index temp may be a live reader's
+    (readers build outside the lock): deleting it only makes that reader's rename fail, and
+    it then answers from the index in memory, as it does for any unwritable index.
     """
     try:
         names = os.listdir(catalog_dir)
     except OSError:
         return
+    ours = {f".{catalog}.json{bak}" for catalog in CATALOG_NAMES for bak in ("", ".bak")}
     for name in names:
-        for catalog in CATALOG_NAMES:
-            prefix = f".{catalog}.json."
-            if not (name.startswith(prefix) and name.endswith(".tmp")):
-                continue
-            middle = name[len(prefix) : -len(".tmp")]
-            middle = middle[len("bak.") :] if middle.startswith("bak.") else middle
-            if len(middle) == 8 and _TEMP_CHARS.issuperset(middle):
-                with suppress(OSError):
-                    os.unlink(catalog_dir / name)
+        stem, dot, random_part = name[: -len(".tmp")].rpartition(".")
+        if not (name.endswith(".tmp") and dot and len(random_part) == 8
+                and _TEMP_CHARS.issuperset(random_part)):
+            continue
+        if stem in ours or stem.startswith(".catalog-host-"):
+            with suppress(OSError):
+                os.unlink(catalog_dir / name)
 
 
 def _refresh_index(catalog_dir: Path, docs: dict[str, Any]) -> None:

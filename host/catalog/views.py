@@ -31,7 +31,7 @@ def _folder_state(models_dir: str, dest: str) -> str:
         st = os.stat(os.path.join(models_dir, *dest.split("/")) if dest else models_dir)
     except (OSError, ValueError):
         return "absent"
-    return f"{st.st_mtime_ns}:{st.st_ino}"
+    return f"{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
 def map_etag(index: CatalogIndex, models_dir: str | None) -> str:

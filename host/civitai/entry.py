@@ -60,8 +60,8 @@ def require_supported(model_type: str | None) -> tuple[str, str]:
     """The type's (category id, dest) from the table, or UnsupportedTypeError."""
     if model_type not in TYPE_ROUTES:
         raise UnsupportedTypeError(
-            f"CivitAI type {model_type!r} is not a model file ComfyUI loads from a known folder",
-            type=model_type,
+            f"CivitAI type {str(model_type)[:64]!r} is not a model file ComfyUI loads from a known folder",
+            type=_text(str(model_type)[:64]) if model_type is not None else None,
         )
     return TYPE_ROUTES[model_type]
 
@@ -88,6 +88,24 @@ def display_name(model_name: str, version_name: str, base_model: str, fp: str) -
     return " ".join(word for word in words if word)
 
 
+# Longest display name kept; CivitAI names are short, and the name travels in replies,
+# which must stay under Chrome's 1 MiB limit.
+MAX_NAME_CHARS = 300
+
+
+def _text(value: str) -> str:
+    """Text as a catalog can hold it: JSON allows lone surrogates, UTF-8 files do not."""
+    return value.encode("utf-8", "replace").decode("utf-8")
+
+
+def _size_gb(size_kb: float | None) -> float | None:
+    """CivitAI's sizeKB is KiB; GB with 3 decimals. None when absent or absurd (inf)."""
+    if size_kb is None:
+        return None
+    size = round(size_kb * 1024 / 1e9, 3)
+    return size if size - size == 0 and size >= 0 else None
+
+
 def build_entry(version: ModelVersion) -> NewEntry:
     model = version.model
     # SPEC §5 step 4 order: the type first, then the primary file, then its name
@@ -106,24 +124,26 @@ def build_entry(version: ModelVersion) -> NewEntry:
     category_id, dest = route(model.type if model else None, version.base_model, file.type)
     base_model = version.base_model or ""
     fp = (file.metadata.fp if file.metadata else None) or ""
+    name = display_name((model.name if model else None) or "", version.name or "", base_model, fp)
+    if len(name) > MAX_NAME_CHARS:
+        name = name[: MAX_NAME_CHARS - 1] + "…"
     entry: dict[str, Any] = {
-        "name": display_name((model.name if model else None) or "", version.name or "", base_model, fp)
-        or file.name,
+        "name": _text(name) or file.name,
         "file": file.name,
         "dest": dest,
         "source": "civitai",
         "civitai_version_id": version.id,
         "civitai_model_id": version.model_id,
         "civitai_file_id": file.id,
-        "size_gb": round(file.size_kb * 1024 / 1e9, 3) if file.size_kb is not None else None,
-        "base_model": version.base_model,
+        "size_gb": _size_gb(file.size_kb),
+        "base_model": _text(version.base_model) if version.base_model is not None else None,
         "tags": [],
     }
     if version.trained_words:
-        entry["trigger_words"] = list(version.trained_words)
+        entry["trigger_words"] = [_text(word) for word in version.trained_words]
     if version.stats and version.stats.download_count:
         entry["downloads"] = version.stats.download_count
     sha256 = (file.hashes or {}).get("SHA256")
     if sha256:
-        entry["hash"] = sha256
+        entry["hash"] = _text(sha256)
     return NewEntry(category_id, CATEGORY_NAMES[category_id], entry)

@@ -34,7 +34,7 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
 
     with transaction(context.settings.catalog_dir) as txn:
         matches = {name: document.find_by_file(txn.docs[name], file, dest) for name in CATALOG_NAMES}
-        dests = sorted({entry.get("dest") or "" for found in matches.values() for entry in found})
+        dests = sorted({document.dest_of(entry) or "" for found in matches.values() for entry in found})
         if not dests:
             where = f" in {dest!r}" if dest is not None else ""
             raise NotFoundError(f"no catalog entry for {file!r}{where}", file=file)
@@ -49,7 +49,10 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
                 file=file,
                 dest=the_dest,
             )
-        catalog = next(name for name in CATALOG_NAMES if matches[name])
-        document.remove_entries(txn.docs[catalog], matches[catalog])
-        txn.mark_changed(catalog)
-    return {"status": "removed", "file": file, "dest": the_dest, "catalog": catalog}
+        # Normally one entry in one catalog; after a promote cut in half the same entry is in
+        # both, and removing it means removing both copies.
+        changed = [name for name in CATALOG_NAMES if matches[name]]
+        for name in changed:
+            document.remove_entries(txn.docs[name], matches[name])
+            txn.mark_changed(name)
+    return {"status": "removed", "file": file, "dest": the_dest, "catalog": changed[0]}
