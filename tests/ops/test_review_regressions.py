@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from pathlib import Path
 
 from host.catalog.layout import index_path
 from host.context import Context
@@ -97,11 +98,11 @@ def test_in_place_same_size_edit_with_restored_mtime_is_seen(host_env):
 def test_a_damaged_index_is_rebuilt(host_env):
     host_env.write_catalogs(catalog(civitai_entry(5, 6, "a.safetensors", "loras")))
     host_env.ok("lookup", version_ids=[5])
-    path = index_path(host_env.catalog_dir)
-    data = open(path, "rb").read()
-    open(path, "wb").write(data[:-30])  # truncated
+    path = Path(index_path(host_env.catalog_dir))
+    data = path.read_bytes()
+    path.write_bytes(data[:-30])  # truncated
     assert host_env.ok("lookup", version_ids=[5])["by_version"]["5"]["file"] == "a.safetensors"
-    open(path, "wb").write(data[:-30] + b"#" * 30)  # same length, garbage records
+    path.write_bytes(data[:-30] + b"#" * 30)  # same length, garbage records
     error = host_env.error("lookup", version_ids=[5])
     assert error["code"] == "index_damaged" and not os.path.exists(path)
     assert host_env.ok("lookup", version_ids=[5])["by_version"]["5"]["file"] == "a.safetensors"
