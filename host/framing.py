@@ -69,14 +69,10 @@ def encode_message(message: Any) -> bytes:
         text = jsonfast.dumps(message)
     except (ValueError, TypeError, RecursionError) as exc:  # NaN/Infinity (e.g. an echoed id of 1e400)
         raise UnencodableReplyError(f"the reply cannot be written as JSON ({exc})") from exc
-    try:
-        body = text.encode("utf-8")
-    except UnicodeEncodeError:
-        # A lone surrogate (JSON allows "\ud800" in a request, and ids are echoed) is not
-        # UTF-8; \u escapes keep the reply valid JSON that the browser can parse.
-        import json
-
-        body = json.dumps(message, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    # A lone surrogate (JSON allows "\ud800" in a request, and ids are echoed) is not UTF-8;
+    # written as the escape \ud800 it stays valid JSON that the browser can parse (surrogates
+    # only occur inside JSON strings, where that escape means the same character).
+    body = text.encode("utf-8", "backslashreplace")
     if len(body) > MAX_REPLY_BYTES:
         raise ReplyTooLargeError(
             f"reply of {len(body)} bytes is over Chrome's limit of {MAX_REPLY_BYTES} bytes",

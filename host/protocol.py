@@ -19,8 +19,8 @@ if TYPE_CHECKING:  # typing costs milliseconds in every cold start
 
 # The most version ids one lookup may ask about (a model page shows a few dozen at most);
 # keeps a lookup reply far under Chrome's 1 MiB limit.
-MAX_LOOKUP_VERSION_IDS = 500
-MAX_LOOKUP_MODEL_IDS = 100
+MAX_LOOKUP_VERSION_IDS = 200
+MAX_LOOKUP_MODEL_IDS = 50
 MAX_TEXT_CHARS = 4096
 # Nesting deeper than this is refused before json.loads can hit Python's recursion limit.
 MAX_JSON_DEPTH = 64
@@ -37,12 +37,12 @@ def _id(name: str, value: Any) -> str:
     return vid
 
 
-def _id_list(limit: int) -> Callable[[str, Any], list[str]]:
+def _id_list(limit: int, minimum: int = 0) -> Callable[[str, Any], list[str]]:
     def check(name: str, value: Any) -> list[str]:
         if not isinstance(value, list):
             raise InvalidRequestError(f"'{name}' must be a list of ids, not {_show(value)}", param=name)
-        if len(value) > limit:
-            raise InvalidRequestError(f"'{name}' may hold at most {limit} ids", param=name)
+        if not minimum <= len(value) <= limit:
+            raise InvalidRequestError(f"'{name}' must hold {minimum} to {limit} ids", param=name)
         return list(dict.fromkeys(_id(name, item) for item in value))
 
     return check
@@ -88,7 +88,7 @@ OPS: dict[str, OpSpec] = {
     "map": OpSpec("catalog_map", {}, {"cursor": _text, "etag": _text}),
     "lookup": OpSpec(
         "lookup",
-        {"version_ids": _id_list(MAX_LOOKUP_VERSION_IDS)},
+        {"version_ids": _id_list(MAX_LOOKUP_VERSION_IDS, minimum=1)},
         {"model_ids": _id_list(MAX_LOOKUP_MODEL_IDS)},
     ),
     "add": OpSpec("add", {"version_id": _id}, {}),

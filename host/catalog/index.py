@@ -52,7 +52,7 @@ _U64 = struct.Struct("<Q")
 
 # A record's text fields are cut to this many characters: one hand-edited or hostile entry
 # must never make a map page (or a lookup) exceed Chrome's 1 MiB reply limit.
-MAX_RECORD_TEXT = 1024
+MAX_RECORD_TEXT = 512
 
 
 def _reply_safe(value: Any) -> Any:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pathlib costs milliseconds in every cold start; paths here 
 MAX_NAME_BYTES = 255
 # Names Windows reserves for devices, with or without an extension ("CON.safetensors").
 _WINDOWS_RESERVED = frozenset(
-    ["con", "prn", "aux", "nul"]
+    ["con", "prn", "aux", "nul", "conin$", "conout$"]
     + [f"com{i}" for i in range(1, 10)]
     + [f"lpt{i}" for i in range(1, 10)]
     + ["com\u00b9", "com\u00b2", "com\u00b3", "lpt\u00b9", "lpt\u00b2", "lpt\u00b3"]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from host.catalog.document import Document, bump, empty_document, shape_problem
-from host.catalog.layout import CATALOG_NAMES
+from host.catalog.layout import CATALOG_NAMES, index_path
 from host.catalog.pretty import pretty_json
 from host.errors import CatalogBusyError, CatalogCorruptError, CatalogWriteError
 
@@ -85,11 +85,19 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def replace_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to a temp file beside `path`, fsync it, rename it over `path`."""
+    """Write `data` to a temp file beside `path`, fsync it, rename it over `path`. The new
+    file keeps the old one's permission bits (mkstemp makes 0600 files, which would lock
+    other accounts or a group out of a shared catalog)."""
     import tempfile  # deferred: reads never need it
 
+    try:
+        mode: int | None = os.stat(path).st_mode & 0o7777
+    except OSError:
+        mode = None
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        if mode is not None and hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -103,7 +111,11 @@ def replace_atomically(path: Path, data: bytes) -> None:
 
 
 def write_document(path: Path, doc: Document) -> None:
-    """Save `doc` atomically, keeping the current file as `<name>.bak` first."""
+    """Save `doc` atomically, keeping the current file as `<name>.bak` first.
+
+    A catalog that is a symlink (to ComfyUI Studio's own file, say) is written through the
+    link: replacing the link itself would silently fork the shared catalog."""
+    path = Path(os.path.realpath(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -136,6 +148,11 @@ def catalog_lock(catalog_dir: str | Path, timeout: float = LOCK_TIMEOUT_S) -> It
     except filelock.Timeout as exc:
         raise CatalogBusyError(
             f"another catalog-host process kept the catalog locked for over {timeout:.0f} s"
+        ) from exc
+    except OSError as exc:  # a read-only folder, or a lock path that is not a file
+        raise CatalogWriteError(
+            f"cannot lock the catalog folder {catalog_dir}: {exc.strerror or exc}",
+            file=str(catalog_dir / LOCK_NAME),
         ) from exc
     try:
         yield
@@ -214,6 +231,15 @@ def _refresh_index(catalog_dir: Path, docs: dict[str, Any]) -> None:
     # Rebuild the read index now, from documents already in memory, so the next cold
     # lookup does not have to parse the catalog again. Still inside the lock, so the
     # index matches the files just written.
+    # The change is already saved: a failure here must not report the op as failed. The
+    # stale index is deleted instead, and the next read rebuilds it from the files.
     from host.catalog import index
 
-    index.rebuild_from_documents(catalog_dir, docs)
+    try:
+        index.rebuild_from_documents(catalog_dir, docs)
+    except Exception:
+        from host.log import get_logger
+
+        get_logger().exception("could not refresh the read index after a write")
+        with suppress(OSError):
+            os.unlink(index_path(catalog_dir))

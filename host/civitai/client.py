@@ -150,12 +150,36 @@ class CivitaiClient:
         except requests.RequestException as exc:
             raise CivitaiUnreachableError(f"request to CivitAI failed: {type(exc).__name__}") from exc
 
+    def _get_bounded(self, url: str, deadline: float) -> tuple[int, dict[str, str], bytes]:
+        """_get_once with a hard wall-clock bound. Socket timeouts bound each read, not the
+        whole exchange: a server sending its headers one byte at a time never trips them.
+        The request runs in a daemon thread that is abandoned at the deadline."""
+        import threading
+
+        outcome: list[Any] = []
+
+        def attempt() -> None:
+            try:
+                outcome.append(self._get_once(url, deadline))
+            except BaseException as exc:  # handed to the caller below
+                outcome.append(exc)
+
+        worker = threading.Thread(target=attempt, name="civitai-get", daemon=True)
+        worker.start()
+        worker.join(max(1.0, deadline - self._clock()) + 1.0)
+        if not outcome:
+            raise CivitaiUnreachableError("CivitAI answered too slowly (time budget exceeded)")
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        result: tuple[int, dict[str, str], bytes] = outcome[0]
+        return result
+
     def get_json(self, path: str) -> Any:
         """GET `path`, retrying 429 / 5xx within the budget; the decoded JSON body."""
         url = self.base_url + path
         deadline = self._clock() + TOTAL_BUDGET_S
         for attempt in range(MAX_ATTEMPTS):
-            status, headers, body = self._get_once(url, deadline)
+            status, headers, body = self._get_bounded(url, deadline)
             if status == 200:
                 try:
                     return json.loads(body)

@@ -24,7 +24,7 @@ _FETCH = 2000
 
 def _parse_cursor(cursor: str, tag: str) -> int:
     prefix, _, position = cursor.partition(":")
-    if not position.isdigit() or len(position) > 12:
+    if not (position.isascii() and position.isdigit()) or len(position) > 12:
         raise InvalidRequestError("'cursor' is not a cursor this host gave out", param="cursor")
     if prefix != tag:
         raise CursorExpiredError("the catalog changed since this cursor was given; start the map again")

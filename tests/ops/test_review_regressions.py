@@ -51,7 +51,7 @@ def test_a_huge_name_never_makes_a_reply_too_large(host_env):
     big = civitai_entry(5, 6, "big.safetensors", "loras", name="n" * 2_000_000)
     host_env.write_catalogs(catalog(big, civitai_entry(7, 8, "small.safetensors", "loras")))
     result = host_env.ok("map")
-    assert set(result["by_version"]) == {"5", "7"} and len(result["by_version"]["5"]["name"]) == 1024
+    assert set(result["by_version"]) == {"5", "7"} and len(result["by_version"]["5"]["name"]) == 512
     assert host_env.ok("lookup", version_ids=[5])["by_version"]["5"]["file"] == "big.safetensors"
 
 
@@ -110,3 +110,69 @@ def test_a_damaged_index_is_rebuilt(host_env):
 
 def test_write_json_helper_round_trip(tmp_path):
     assert json.loads(write_json(tmp_path / "x.json", {"a": 1})) == {"a": 1}
+
+
+def test_a_symlinked_catalog_is_written_through_and_keeps_its_mode(host_env, tmp_path):
+    studio = tmp_path / "studio" / "models.json"
+    write_json(studio, catalog(civitai_entry(1, 2, "a.safetensors", "loras"),
+                               civitai_entry(3, 4, "b.safetensors", "loras")))
+    studio.chmod(0o644)
+    host_env.catalog_dir.mkdir()
+    host_env.models_json.symlink_to(studio)
+    assert host_env.ok("remove", file="a.safetensors")["status"] == "removed"
+    assert host_env.models_json.is_symlink()
+    assert [e["file"] for e in json.loads(studio.read_text())["categories"][0]["models"]] == ["b.safetensors"]
+    assert studio.stat().st_mode & 0o777 == 0o644
+    assert (studio.parent / "models.json.bak").exists()
+
+
+def test_a_lock_that_cannot_be_taken_is_a_clear_write_error(host_env):
+    host_env.write_catalogs(catalog(civitai_entry(1, 2, "a.safetensors", "loras")))
+    before = host_env.snapshot()
+    (host_env.catalog_dir / ".catalog-host.lock").mkdir()  # not a file: the lock cannot be taken
+    error = host_env.error("remove", file="a.safetensors")
+    assert error["code"] == "catalog_write_failed" and "lock" in error["message"]
+    assert host_env.snapshot() == before
+
+
+def test_lookup_needs_at_least_one_version_id(host_env):
+    assert host_env.error("lookup", version_ids=[])["code"] == "invalid_request"
+
+
+def test_headers_dripping_past_the_budget_are_cut_off(monkeypatch):
+    import socket
+    import threading
+    import time
+
+    from host.civitai import client as client_module
+    from host.errors import CivitaiUnreachableError
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    stop = threading.Event()
+
+    def drip() -> None:
+        conn, _ = server.accept()
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        while not stop.is_set():  # one header byte every 0.2 s: no read ever times out
+            try:
+                conn.sendall(b"X")
+            except OSError:
+                break
+            time.sleep(0.2)
+        conn.close()
+
+    threading.Thread(target=drip, daemon=True).start()
+    monkeypatch.setattr(client_module, "TOTAL_BUDGET_S", 1.5)
+    civitai = client_module.CivitaiClient(f"http://127.0.0.1:{server.getsockname()[1]}")
+    started = time.monotonic()
+    try:
+        civitai.get_json("/api/v1/model-versions/1")
+        raise AssertionError("expected a timeout")
+    except CivitaiUnreachableError as exc:
+        assert "too slowly" in exc.message
+    finally:
+        stop.set()
+        server.close()
+    assert time.monotonic() - started < 6

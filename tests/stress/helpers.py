@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +44,12 @@ def _no_constant(name: str) -> Any:
 
 
 def strict_json(body: bytes) -> Any:
-    """What a browser's JSON parser accepts: UTF-8, no NaN / Infinity, no lone surrogates."""
-    text = body.decode("utf-8")  # strict: a lone surrogate can't be encoded raw
+    """What a browser's JSON parser accepts: strict UTF-8 (no raw lone surrogate), no NaN /
+    Infinity literals, no number that overflows to infinity (1e400). A "\\ud800" escape is
+    valid JSON (JSON.parse gives a lone surrogate) and is allowed."""
+    text = body.decode("utf-8")
     value = json.loads(text, parse_constant=_no_constant)
-    # a "\ud800" escape decodes to a lone surrogate: valid JSON text, but check it re-encodes
-    json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8", "surrogatepass")
+    json.dumps(value, allow_nan=False)  # raises for inf from 1e400
     return value
 
 
@@ -119,11 +119,6 @@ def run_host(env: dict[str, str], data: bytes, *args: str, wrapped: bool = False
                           env=env, timeout=timeout)
 
 
-def catalog_files(catalog_dir: Path) -> dict[str, bytes | None]:
-    return {name: (p.read_bytes() if p.exists() else None)
-            for name in ("models", "loras") for p in [catalog_dir / f"{name}.json"]}
-
-
 def leftovers(catalog_dir: Path) -> list[str]:
     """Temp files a catalog write leaves behind if it is killed (not the index's)."""
     return sorted(p.name for p in catalog_dir.glob(".*.json*.tmp"))
@@ -138,15 +133,6 @@ def without_date(doc: Any) -> Any:
     if isinstance(doc, dict):
         return {k: v for k, v in doc.items() if k != "date"}
     return doc
-
-
-def wait_for(predicate: Any, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 # --------------------------------------------------------------------------- CivitAI

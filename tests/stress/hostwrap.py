@@ -5,6 +5,7 @@
 STRESS_SLOW_DISK_S=<seconds>   a slow fake disk: every os.fsync and os.replace (the steps of
                                an atomic catalog write) first sleeps that long. This widens
                                the windows a SIGKILL must hit without any hook in the host.
+STRESS_FAIL_FSYNC_AT=<n>       a full disk: the n-th os.fsync raises ENOSPC (1 = the first).
 STRESS_AUDIT_LOG=<file>        log every file-system, process and socket audit event
                                (PEP 578) as one JSON line: what the host opened, created,
                                renamed or removed, with which mode.
@@ -31,6 +32,21 @@ def _slow_disk(seconds: float) -> None:
 
     os.fsync = fsync
     os.replace = replace  # type: ignore[assignment]
+
+
+def _fail_fsync(at: int) -> None:
+    import errno
+
+    real_fsync = os.fsync
+    calls = [0]
+
+    def fsync(fd: int) -> None:
+        calls[0] += 1
+        if calls[0] == at:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
+
+    os.fsync = fsync
 
 
 WATCHED = frozenset({
@@ -69,6 +85,9 @@ def main() -> int:
     slow = os.environ.get("STRESS_SLOW_DISK_S")
     if slow:
         _slow_disk(float(slow))
+    fail_at = os.environ.get("STRESS_FAIL_FSYNC_AT")
+    if fail_at:
+        _fail_fsync(int(fail_at))
     audit_log = os.environ.get("STRESS_AUDIT_LOG")
     if audit_log:
         _audit(audit_log)

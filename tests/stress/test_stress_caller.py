@@ -118,11 +118,10 @@ def test_the_api_key_never_leaks(host_env, civitai):
     written = everything_written(host_env, proc.stdout, proc.stderr)
     for needle in (KEY, KEY[4:], KEY[-16:]):
         assert needle.encode() not in written, f"the API key ({needle[:6]}...) leaked"
-    codes = [r["result"].get("status") if r["ok"] else r["error"]["code"] for r in replies]
     figure(f"API key: {len(requests)} requests incl. CivitAI echoing the key in 401/404/429/500/200 bodies "
            f"and 302/307 redirects: key in replies/stdout/stderr/logs 0 times, sent elsewhere 0 times; "
            f"wrong callers: {len(FORBIDDEN) + len(NOT_AN_ORIGIN)} origins x {len(REQUESTS)} ops refused, "
-           f"catalog/models folders changed 0 times ({', '.join(sorted(set(map(str, codes))))})")
+           f"catalog/models folders changed 0 times")
 
 
 @pytest.mark.parametrize("key", ["line\nbreak-key-123456", "ключ-не-latin1-123456", " spaced key 123456 "])

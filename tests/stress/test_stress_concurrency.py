@@ -39,6 +39,7 @@ from tests.support.catalogs import STUDIO_LORAS, STUDIO_MODELS, studio_catalogs
 pytestmark = pytest.mark.stress
 
 WORKERS = scaled(8, minimum=8)
+READERS = 2  # extra processes that only read (lookup, map, ping) while the writers write
 ROUNDS = scaled(10, minimum=3)
 LORA_FIXTURES = ("sdxl_lora", "flux_lora", "wan_lora", "sd15_lora")
 TIMEOUT = 60
@@ -105,6 +106,22 @@ def run_worker(env: dict[str, str], worker: int, round_: int, barrier: threading
         problems.append(f"worker {worker} round {round_}: {exc!r}")
 
 
+def run_reader(env: dict[str, str], stop: threading.Event, reads: list[int], problems: list[str]) -> None:
+    """Reads in fresh processes while the writers write: always a whole, valid answer."""
+    studio = ["128713", "9208", "200001", "100001"]
+    try:
+        while not stop.is_set():
+            for request in ({"op": "lookup", "version_ids": studio}, {"op": "map"}, {"op": "ping"}):
+                proc = run_host(env, frame(request), STUB_ORIGIN, timeout=TIMEOUT)
+                (reply,) = strict_frames(proc.stdout)
+                assert reply["ok"], reply
+                if request["op"] == "lookup":  # Studio's entries never disappear, whatever moves
+                    assert all(reply["result"]["by_version"][v] for v in studio), reply
+                reads[0] += 1
+    except BaseException as exc:
+        problems.append(f"reader: {exc!r}")
+
+
 def expected_entry(fixture: str, version_id: int, model_id: int) -> dict[str, Any]:
     return build_entry(ModelVersion.model_validate(synth_version(fixture, version_id, model_id))).entry
 
@@ -123,6 +140,7 @@ def test_many_processes_many_rounds_lose_nothing(host_env, civitai):
 
     changes: Counter[str] = Counter()
     ops_done = processes = 0
+    reads = [0]
     started = time.monotonic()
     for round_ in range(ROUNDS):
         barrier = threading.Barrier(WORKERS)
@@ -130,10 +148,16 @@ def test_many_processes_many_rounds_lose_nothing(host_env, civitai):
         problems: list[str] = []
         threads = [threading.Thread(target=run_worker, args=(host_env.env, w, round_, barrier, out, problems))
                    for w in range(WORKERS)]
-        for thread in threads:
+        stop = threading.Event()
+        readers = [threading.Thread(target=run_reader, args=(host_env.env, stop, reads, problems))
+                   for _ in range(READERS)]
+        for thread in threads + readers:
             thread.start()
         for thread in threads:
             thread.join(TIMEOUT * 5)
+        stop.set()
+        for thread in readers:
+            thread.join(TIMEOUT)
         assert not problems, problems
         for replies in out.values():
             processes += replies[-1]["processes"]
@@ -209,9 +233,10 @@ def test_many_processes_many_rounds_lose_nothing(host_env, civitai):
     for version_id in want_loras:
         assert seen[str(version_id)]["catalog"] == "loras"
 
-    figure(f"concurrency: {WORKERS} processes at once x {ROUNDS} rounds = {ops_done} ops in {processes} "
-           f"host processes ({changes['models']} models.json + {changes['loras']} loras.json changes) "
-           f"in {elapsed:.1f} s; lost 0 entries, 0 duplicates, versions exact")
+    figure(f"concurrency: {WORKERS} writing processes at once x {ROUNDS} rounds = {ops_done} ops in {processes} "
+           f"host processes ({changes['models']} models.json + {changes['loras']} loras.json changes), plus "
+           f"{reads[0]} reads by {READERS} concurrent readers, in {elapsed:.1f} s; lost 0 entries, "
+           f"0 duplicates, versions exact")
 
 
 def start_all(env: dict[str, str], count: int, request: dict[str, Any]) -> list[dict[str, Any]]:

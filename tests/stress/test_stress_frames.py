@@ -45,8 +45,7 @@ from tests.support.catalogs import civitai_entry, studio_catalogs, write_json
 
 MAX_FRAME = 1024 * 1024
 CHUNK = 64 * 1024
-READ_OPS = {"ping", "map", "lookup"}
-COUNTS = {"frames": 0, "streams": 0, "process_frames": 0, "processes": 0}
+COUNTS = {"frames": 0, "streams": 0}
 
 
 # --------------------------------------------------------------------------- the fuzz catalog
@@ -75,16 +74,6 @@ def fuzz_env(host_env: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     host_env.env["CATALOG_HOST_CIVITAI_URL"] = url
     monkeypatch.setenv("CATALOG_HOST_CIVITAI_URL", url)
     return host_env
-
-
-def catalog_ids(host_env: Any) -> list[Any]:
-    ids: list[Any] = []
-    for name in ("models", "loras"):
-        for category in host_env.read(name)["categories"]:
-            for entry in category["models"]:
-                if entry.get("civitai_version_id") is not None:
-                    ids.append(entry["civitai_version_id"])
-    return ids
 
 
 def snapshot(host_env: Any) -> dict[str, bytes]:
@@ -279,7 +268,7 @@ def test_fuzz_streams_in_process(fuzz_env):
     host_env = fuzz_env
     before = snapshot(host_env)
 
-    @fuzz_settings(scaled(2500, minimum=100))
+    @fuzz_settings(scaled(1500, minimum=100))
     @given(streams())
     def fuzz(case: tuple[bytes, list[Any], str | None, int | None]) -> None:
         data, ids, end, huge_at = case
@@ -317,7 +306,6 @@ def test_fuzz_frames_through_real_processes(fuzz_env):
                                                   "unknown_op", "unencodable_reply", "reply_too_large")
         assert snapshot(host_env) == before
         frames_sent += len(ids) + (end is not None)
-    COUNTS["process_frames"] += frames_sent
     figure(f"hostile frames through {scaled(60, minimum=10)} real host processes: {frames_sent} frames in "
            f"{time.monotonic() - started:.1f} s; catalog bytes changed 0 times, 0 tracebacks, stdout frames only")
 
