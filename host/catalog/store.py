@@ -110,6 +110,32 @@ def replace_atomically(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+def _keep_backup(path: Path, backup: Path) -> None:
+    """Make `backup` the current version of `path`, atomically.
+
+    A hard link to the current file costs nothing however big the catalog (the save that
+    follows replaces `path` with a new file, so the linked one is never written again); where
+    links are not supported (FAT, some network shares), a copy."""
+    import tempfile
+
+    with suppress(OSError):
+        if os.path.samefile(path, backup):  # a write killed before replacing `path`
+            return
+    link_name = tempfile.mktemp(prefix=f".{backup.name}.", suffix=".tmp", dir=backup.parent)
+    try:
+        os.link(path, link_name)
+    except OSError:
+        replace_atomically(backup, path.read_bytes())
+        return
+    try:
+        os.replace(link_name, backup)
+    finally:
+        # rename() between two links of one file succeeds and does nothing (POSIX), which
+        # would leave the temp name behind
+        with suppress(FileNotFoundError):
+            os.unlink(link_name)
+
+
 def write_document(path: Path, doc: Document) -> None:
     """Save `doc` atomically, keeping the current file as `<name>.bak` first.
 
@@ -118,12 +144,8 @@ def write_document(path: Path, doc: Document) -> None:
     path = Path(os.path.realpath(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            previous = path.read_bytes()
-        except FileNotFoundError:
-            previous = None
-        if previous is not None:
-            replace_atomically(path.with_name(path.name + ".bak"), previous)
+        if path.exists():
+            _keep_backup(path, path.with_name(path.name + ".bak"))
         replace_atomically(path, serialize(doc))
     except OSError as exc:
         raise CatalogWriteError(
