@@ -60,6 +60,8 @@ def _reply_safe(value: Any) -> Any:
     UTF-8 (json accepts lone surrogates, UTF-8 does not); anything that is not a string or a
     finite number (NaN, lists, objects) becomes None."""
     if isinstance(value, str):
+        if len(value) <= MAX_RECORD_TEXT and value.isascii():  # the usual case, and cheap
+            return value
         return value[:MAX_RECORD_TEXT].encode("utf-8", "replace").decode("utf-8")
     if value is None or isinstance(value, (bool, int)):
         return value
@@ -279,9 +281,11 @@ def _build(catalog_dir: str | Path, signature: str, docs: dict[str, Document | N
     return CatalogIndex(data)
 
 
-def rebuild_from_documents(catalog_dir: str | Path, docs: dict[str, Document]) -> None:
-    """After a write (inside the lock): index exactly what was just saved."""
-    _build(catalog_dir, catalog_signature(catalog_dir), dict(docs), {}).close()
+def rebuild_from_documents(catalog_dir: str | Path, docs: dict[str, Document], signature: str) -> None:
+    """After a write: index exactly what was saved, under the signature the files had right
+    after saving (taken inside the lock). If another process has written since, that
+    signature no longer matches the files and readers rebuild: never a stale answer."""
+    _build(catalog_dir, signature, dict(docs), {}).close()
 
 
 def _rebuild_from_files(catalog_dir: str | Path) -> CatalogIndex:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from host.catalog.document import Document, bump, empty_document, shape_problem
-from host.catalog.layout import CATALOG_NAMES, index_path
+from host.catalog.layout import CATALOG_NAMES, catalog_signature, index_path
 from host.catalog.pretty import pretty_json
 from host.errors import CatalogBusyError, CatalogCorruptError, CatalogWriteError
 
@@ -217,7 +217,9 @@ def transaction(catalog_dir: str | Path) -> Iterator[Transaction]:
         for name in txn.changed:
             write_document(txn.path(name), txn.docs[name])
         if txn.changed:
-            _refresh_index(catalog_dir, txn.docs)
+            # The read index is rebuilt from these documents after the reply is sent
+            # (run_after_reply): a person waits on the reply, not on the cache.
+            _PENDING_INDEX[:] = [(catalog_dir, catalog_signature(catalog_dir), txn.docs)]
 
 
 _TEMP_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")  # tempfile.mkstemp's names
@@ -249,16 +251,27 @@ def _remove_leftovers(catalog_dir: Path) -> None:
                 os.unlink(catalog_dir / name)
 
 
-def _refresh_index(catalog_dir: Path, docs: dict[str, Any]) -> None:
-    # Rebuild the read index now, from documents already in memory, so the next cold
-    # lookup does not have to parse the catalog again. Still inside the lock, so the
-    # index matches the files just written.
-    # The change is already saved: a failure here must not report the op as failed. The
-    # stale index is deleted instead, and the next read rebuilds it from the files.
+# The latest write's (catalog folder, signature of the files it wrote, documents), waiting
+# for run_after_reply. One slot: an older pending refresh is superseded by a newer one.
+_PENDING_INDEX: list[tuple[Path, str, dict[str, Any]]] = []
+
+
+def run_after_reply() -> None:
+    """Rebuild the read index after a write, from the documents already in memory, so the
+    next cold lookup does not parse the catalog again. The server calls this once the reply
+    is on its way. Without it (a crash, a kill) readers rebuild from the files: slower, same
+    answers. The change is saved already, so a failure here is logged, never reported: the
+    index is deleted and the next read rebuilds it from the files."""
+    while _PENDING_INDEX:
+        catalog_dir, signature, docs = _PENDING_INDEX.pop()
+        _refresh_index(catalog_dir, signature, docs)
+
+
+def _refresh_index(catalog_dir: Path, signature: str, docs: dict[str, Any]) -> None:
     from host.catalog import index
 
     try:
-        index.rebuild_from_documents(catalog_dir, docs)
+        index.rebuild_from_documents(catalog_dir, docs, signature)
     except Exception:
         from host.log import get_logger
 

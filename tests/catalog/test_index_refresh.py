@@ -1,0 +1,45 @@
+"""The read index after writes: refreshed after the reply, never trusted when stale."""
+
+from __future__ import annotations
+
+import io
+
+from host.catalog import document, store
+from host.catalog.index import _open_cached
+from host.catalog.layout import catalog_signature
+from host.context import Context
+from host.server import serve
+from tests.support.catalogs import civitai_entry, write_json
+from tests.support.frames import frame, unframe_all
+
+
+def catalog(*entries):
+    return {"version": 1, "date": "2026-01-01 00:00",
+            "categories": [{"id": "loras", "name": "LoRAs", "models": list(entries)}]}
+
+
+def test_the_loop_refreshes_the_index_after_replying_to_a_write(host_env):
+    host_env.write_catalogs(catalog(civitai_entry(1, 2, "a.safetensors", "loras"),
+                                    civitai_entry(3, 4, "b.safetensors", "loras")))
+    out = io.BytesIO()
+    serve(io.BytesIO(frame({"op": "remove", "file": "a.safetensors"})), out, Context())
+    assert unframe_all(out.getvalue())[0]["result"]["status"] == "removed"
+    index = _open_cached(host_env.catalog_dir)  # current without any rebuild by a reader
+    assert index is not None and index.signature == catalog_signature(host_env.catalog_dir)
+    assert index.records(["1", "3"]).keys() == {"3"}
+    index.close()
+
+
+def test_a_refresh_overtaken_by_another_write_is_never_trusted(host_env):
+    host_env.write_catalogs(catalog(civitai_entry(1, 2, "a.safetensors", "loras")))
+    with store.transaction(host_env.catalog_dir) as txn:
+        document.append_entry(txn.docs["models"], "loras", "LoRAs",
+                              civitai_entry(5, 6, "e.safetensors", "loras"))
+        txn.mark_changed("models")
+    # before this writer's deferred refresh runs, another program rewrites the file
+    newer = catalog(civitai_entry(7, 8, "g.safetensors", "loras"))
+    newer["version"] = 99
+    write_json(host_env.models_json, newer)
+    store.run_after_reply()  # writes an index for the documents it saved, under their signature
+    found = host_env.ok("lookup", version_ids=[1, 5, 7])["by_version"]
+    assert found["1"] is None and found["5"] is None and found["7"]["file"] == "g.safetensors"
