@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:
 
 from tests.support.catalogs import write_json  # noqa: E402
 
-FAKE_CIVITAI_URL = "http://civitai.test"
+FAKE_CIVITAI_URL = "https://civitai.test"
 ENV_KEYS = (
     "CATALOG_HOST_CONFIG", "CATALOG_HOST_CATALOG_DIR", "CATALOG_HOST_MODELS_DIR",
     "CATALOG_HOST_CIVITAI_URL", "CIVITAI_API_KEY", "CATALOG_HOST_EXTENSION_IDS",

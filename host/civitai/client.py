@@ -99,8 +99,17 @@ class CivitaiClient:
                     "the CivitAI API key (civitai_api_key / CIVITAI_API_KEY) holds characters an "
                     "HTTP header cannot carry (non-ASCII or control characters); copy it again"
                 )
-            headers["Authorization"] = f"Bearer {self._api_key}"
+            if self._key_may_travel():
+                headers["Authorization"] = f"Bearer {self._api_key}"
         return headers
+
+    def _key_may_travel(self) -> bool:
+        """The key goes only over HTTPS, or plain HTTP to this machine (a local test server
+        or proxy): never in clear text across a network."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.base_url)
+        return parts.scheme == "https" or parts.hostname in ("127.0.0.1", "localhost", "::1")
 
     def _read_body(self, response: requests.Response, deadline: float) -> bytes:
         """The body, refusing one over MAX_BODY_BYTES or one still dripping at the deadline.

@@ -14,7 +14,7 @@ import pytest
 from host.civitai.client import CivitaiClient
 from tests.support.fake_civitai import load_fixture
 
-FAKE_CIVITAI_URL = "http://civitai.test"  # what host_env sets CATALOG_HOST_CIVITAI_URL to
+FAKE_CIVITAI_URL = "https://civitai.test"  # what host_env sets CATALOG_HOST_CIVITAI_URL to
 
 
 @pytest.fixture(autouse=True)

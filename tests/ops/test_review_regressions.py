@@ -176,3 +176,11 @@ def test_headers_dripping_past_the_budget_are_cut_off(monkeypatch):
         stop.set()
         server.close()
     assert time.monotonic() - started < 6
+
+
+def test_the_api_key_never_travels_over_plain_http_to_another_machine():
+    from host.civitai.client import CivitaiClient
+
+    assert "Authorization" in CivitaiClient("https://civitai.com", "k" * 20)._headers()
+    assert "Authorization" in CivitaiClient("http://127.0.0.1:8080", "k" * 20)._headers()
+    assert "Authorization" not in CivitaiClient("http://civitai.example", "k" * 20)._headers()

@@ -31,7 +31,7 @@ from host.errors import (
 )
 from tests.support.fake_civitai import load_error, load_fixture
 
-BASE = "http://civitai.test"
+BASE = "https://civitai.test"
 VID = "148210"
 URL = f"{BASE}/api/v1/model-versions/{VID}"
 KEY = "sk-SECRET-civitai-key-0123456789abcdef"
