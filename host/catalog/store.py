@@ -92,8 +92,10 @@ def replace_atomically(path: Path, data: bytes) -> None:
 
     try:
         mode: int | None = os.stat(path).st_mode & 0o7777
-    except OSError:
-        mode = None
+    except OSError:  # a new file: what open() would have made, 0666 less the umask
+        umask = os.umask(0o022)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         if mode is not None and hasattr(os, "fchmod"):

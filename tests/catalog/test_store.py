@@ -100,3 +100,14 @@ def test_transaction_refuses_a_corrupt_file_and_leaves_it(tmp_path):
 
 def test_serialize_format():
     assert serialize({"a": [1, {"b": "é"}]}) == '{\n  "a": [\n    1,\n    {\n      "b": "é"\n    }\n  ]\n}\n'.encode()
+
+
+def test_a_new_catalog_file_gets_the_usual_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        write_document(tmp_path / "models.json", {"version": 1, "date": "x", "categories": []})
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "models.json").stat().st_mode & 0o777 == 0o644
