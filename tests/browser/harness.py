@@ -26,6 +26,7 @@ import pytest
 
 from tests.browser.chromium_cdp import Browser, CDPError, Session
 from tests.browser.fake_site import FakeSite, ModelPage
+from tests.support.catalogs import civitai_entry
 
 REPO = Path(__file__).resolve().parents[2]
 STUB_DIR = REPO / "extension-stub"
@@ -86,21 +87,8 @@ def find_chromium() -> str | None:
 # --- catalogs on disk ---------------------------------------------------------------------------
 
 
-def catalog_entry(version_id: int, model_id: int, file: str, dest: str, **extra: Any) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "name": extra.pop("name", f"Model {model_id} v{version_id}"),
-        "file": file,
-        "dest": dest,
-        "source": "civitai",
-        "civitai_version_id": version_id,
-        "civitai_model_id": model_id,
-        "civitai_file_id": 10_000 + version_id,
-        "size_gb": 0.144,
-        "base_model": extra.pop("base_model", "SDXL 1.0"),
-        "tags": [],
-    }
-    entry.update(extra)
-    return entry
+# one catalog entry, as the other suites build them
+catalog_entry = civitai_entry
 
 
 def catalog_document(categories: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
