@@ -58,10 +58,6 @@ def default_catalog_dir() -> Path:
     return _platform_dir("data") / "catalogs"
 
 
-def default_cache_dir() -> Path:
-    return _platform_dir("cache")
-
-
 def default_log_dir() -> Path:
     return _platform_dir("log")
 
@@ -105,10 +101,6 @@ class Settings:
     @property
     def allowed_origins(self) -> tuple[str, ...]:
         return tuple(origin_of(i) for i in self.extension_ids)
-
-    @property
-    def log_dir(self) -> Path:
-        return default_log_dir()
 
     def describe(self) -> dict[str, Any]:
         """The settings in force, for people (doctor, ping); the key is masked."""

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from host.catalog.document import Document, bump, empty_document, shape_problem
-from host.catalog.layout import CATALOG_NAMES, catalog_signature, index_path
+from host.catalog.layout import CATALOG_NAMES, catalog_file, catalog_signature, index_path
 from host.catalog.pretty import pretty_json
 from host.errors import CatalogBusyError, CatalogCorruptError, CatalogWriteError
 
@@ -193,7 +193,7 @@ class Transaction:
     changed: list[str] = field(default_factory=list)
 
     def path(self, name: str) -> Path:
-        return self.catalog_dir / f"{name}.json"
+        return Path(catalog_file(self.catalog_dir, name))
 
     def mark_changed(self, name: str) -> None:
         """Bump `name` (version + 1, date now) and queue it for saving."""
@@ -211,8 +211,8 @@ def transaction(catalog_dir: str | Path) -> Iterator[Transaction]:
     """
     catalog_dir = Path(catalog_dir)
     with catalog_lock(catalog_dir):
-        docs = {name: read_document(catalog_dir / f"{name}.json") for name in CATALOG_NAMES}
-        txn = Transaction(catalog_dir, docs)
+        txn = Transaction(catalog_dir, {})
+        txn.docs = {name: read_document(txn.path(name)) for name in CATALOG_NAMES}
         yield txn
         if txn.changed:
             _remove_leftovers(catalog_dir)

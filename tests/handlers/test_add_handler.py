@@ -11,26 +11,11 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support.catalogs import civitai_entry, studio_catalogs
+from tests.support.catalogs import SDXL_LORA_ENTRY, civitai_entry, studio_catalogs
 from tests.support.fake_civitai import load_error, load_fixture
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$")
 KEY = "sk-SECRET-add-handler-key-42424242"
-SDXL_LORA_ENTRY = {
-    "name": "Watercolor Dreams XL v1.0 [SDXL 1.0 FP16]",
-    "file": "watercolor_dreams_xl_v1.safetensors",
-    "dest": "loras",
-    "source": "civitai",
-    "civitai_version_id": 148210,
-    "civitai_model_id": 131507,
-    "civitai_file_id": 112409,
-    "size_gb": 0.228,
-    "base_model": "SDXL 1.0",
-    "tags": [],
-    "trigger_words": ["1girl, \\(smile\\)", "watercolor \\(medium\\), soft lighting", "wtrclr"],
-    "downloads": 23817,
-    "hash": "517EC7A2D9567BECB7372F28869D04FB4395F700919947EE9581303DB1290BCF",
-}
 
 
 def all_entries(doc: dict[str, Any]) -> list[dict[str, Any]]:

@@ -118,3 +118,21 @@ STUDIO_LORAS: dict[str, Any] = {
 
 def studio_catalogs() -> tuple[dict[str, Any], dict[str, Any]]:
     return copy.deepcopy(STUDIO_MODELS), copy.deepcopy(STUDIO_LORAS)
+
+
+# The entry `add` must write for the sdxl_lora fixture (tests/fixtures/civitai/sdxl_lora.json).
+SDXL_LORA_ENTRY = {
+    "name": "Watercolor Dreams XL v1.0 [SDXL 1.0 FP16]",
+    "file": "watercolor_dreams_xl_v1.safetensors",
+    "dest": "loras",
+    "source": "civitai",
+    "civitai_version_id": 148210,
+    "civitai_model_id": 131507,
+    "civitai_file_id": 112409,
+    "size_gb": 0.228,
+    "base_model": "SDXL 1.0",
+    "tags": [],
+    "trigger_words": ["1girl, \\(smile\\)", "watercolor \\(medium\\), soft lighting", "wtrclr"],
+    "downloads": 23817,
+    "hash": "517EC7A2D9567BECB7372F28869D04FB4395F700919947EE9581303DB1290BCF",
+}

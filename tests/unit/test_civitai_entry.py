@@ -12,6 +12,7 @@ from host.civitai.entry import build_entry, display_name, primary_file, restrict
 from host.civitai.models import ModelVersion, VersionFile
 from host.civitai.routing import CATEGORY_NAMES, TYPE_ROUTES
 from host.errors import HostError, NoFilesError, UnsafeFilenameError, UnsupportedTypeError
+from tests.support.catalogs import SDXL_LORA_ENTRY
 from tests.support.fake_civitai import fixture_names, load_fixture
 
 SHA = "517EC7A2D9567BECB7372F28869D04FB4395F700919947EE9581303DB1290BCF"
@@ -451,21 +452,7 @@ def test_full_entry_fields_and_values_in_order() -> None:
 def test_sdxl_lora_fixture_entry() -> None:
     new = build_entry(ModelVersion.model_validate(load_fixture("sdxl_lora")))
     assert (new.category_id, new.category_name) == ("loras", "LoRAs")
-    assert new.entry == {
-        "name": "Watercolor Dreams XL v1.0 [SDXL 1.0 FP16]",
-        "file": "watercolor_dreams_xl_v1.safetensors",
-        "dest": "loras",
-        "source": "civitai",
-        "civitai_version_id": 148210,
-        "civitai_model_id": 131507,
-        "civitai_file_id": 112409,
-        "size_gb": 0.228,
-        "base_model": "SDXL 1.0",
-        "tags": [],
-        "trigger_words": ["1girl, \\(smile\\)", "watercolor \\(medium\\), soft lighting", "wtrclr"],
-        "downloads": 23817,
-        "hash": "517EC7A2D9567BECB7372F28869D04FB4395F700919947EE9581303DB1290BCF",
-    }
+    assert new.entry == SDXL_LORA_ENTRY
 
 
 @pytest.mark.parametrize(
