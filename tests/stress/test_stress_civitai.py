@@ -86,10 +86,14 @@ def sequence(*items: Any) -> Any:
     return lambda fake, vid: fake.set_sequence(vid, [item(vid) if callable(item) else item for item in items])
 
 
-def http_date(seconds_ahead: float) -> str:
+def http_date(seconds_ahead: float) -> Any:
+    """A Retry-After HTTP date `seconds_ahead` from when the fake *answers* (not from now: the
+    cases start together with 40 others, and the request may arrive seconds later). The date has
+    1 s resolution and is rounded up, so the wait it asks for is at least `seconds_ahead - 1`."""
     import email.utils
+    import math
 
-    return email.utils.formatdate(time.time() + seconds_ahead, usegmt=True)
+    return lambda: email.utils.formatdate(math.ceil(time.time() + seconds_ahead), usegmt=True)
 
 
 def gzip_bomb(mebibytes: int) -> bytes:
@@ -123,7 +127,7 @@ CASES = [
          script=respond(429, load_error("429.html")), status=429),
     Case("429, Retry-After: 2", "civitai_http_error", (4, 4), (2, 2, 2),
          script=respond(429, "slow down", {"Retry-After": "2"}), status=429),
-    Case("429, Retry-After: HTTP date in 3 s", "civitai_http_error", (2, 4), (1.5,),
+    Case("429, Retry-After: HTTP date in 3 s", "civitai_http_error", (2, 4), (2.0, 2.0, 2.0),
          script=lambda fake, vid: fake.set_response(vid, 429, "slow", {"Retry-After": http_date(3)}), status=429),
     Case("429, Retry-After: 3600 (too long to wait)", "civitai_http_error",
          script=respond(429, "later", {"Retry-After": "3600"}), status=429),

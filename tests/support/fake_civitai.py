@@ -37,7 +37,9 @@ Responses
     body: ``dict``/``list`` -> compact UTF-8 JSON (like the real server); ``str`` -> UTF-8;
     ``bytes`` as is. Default ``Content-Type``: JSON, or ``text/html; charset=UTF-8`` when the
     body starts with ``<``. ``headers`` are added and override defaults (case-insensitively;
-    this includes ``Content-Type`` and ``Content-Length``).
+    this includes ``Content-Type`` and ``Content-Length``). A header value may be a callable
+    with no arguments: it is called when the answer is sent (e.g. an HTTP date "3 s from now",
+    which must not depend on how long the request took to arrive).
 
     delay     seconds to wait before answering (plus ``random_delay``).
     drip      ``(chunk_bytes, seconds)``: send the body in chunks with a sleep between them.
@@ -70,7 +72,7 @@ import socketserver
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -143,7 +145,7 @@ class Response:
 
     status: int = 200
     body: Body = b""
-    headers: Mapping[str, str] | None = None
+    headers: Mapping[str, str | Callable[[], str]] | None = None
     delay: float = 0.0
     drip: tuple[int, float] | None = None
     truncate: bool | int = False
@@ -290,7 +292,7 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in (resp.headers or {}).items():
             for existing in [k for k in headers if k.lower() == key.lower()]:
                 del headers[existing]
-            headers[key] = str(value)
+            headers[key] = str(value() if callable(value) else value)
         try:
             self.send_response(resp.status)
             for key, value in headers.items():
@@ -391,7 +393,7 @@ class FakeCivitai:
         version_id: int | str,
         status: int,
         body: Body = b"",
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str | Callable[[], str]] | None = None,
         delay: float = 0.0,
         *,
         drip: tuple[int, float] | None = None,
