@@ -1,5 +1,6 @@
-// The toolbar popup: is the host reachable (a `ping`), where are the catalog and models
-// folders, and the last error in plain words. All text goes in with textContent.
+// The toolbar popup's host section: is the host reachable (a `ping`), where are the catalog and
+// models folders, and the last error in plain words. (The active tab's versions and their
+// actions are popup-page.js.) All text goes in with textContent.
 "use strict";
 
 const api = globalThis.browser ?? globalThis.chrome; // Firefox, else Chrome
