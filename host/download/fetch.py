@@ -137,7 +137,6 @@ class Fetch:
         self.api_key = api_key
         self.session = requests.Session()
         self.resumed = False
-        self._last_report = 0.0
         self._rate = 0.0
         self._rate_mark: tuple[float, int] = (time.monotonic(), 0)
 
@@ -212,16 +211,16 @@ class Fetch:
 
     # -- progress ---------------------------------------------------------------------------
 
-    def _report(self, written: int, total: int | None, force: bool = False) -> None:
+    def _report(self, written: int, total: int | None) -> None:
+        """Every chunk's count goes to the job (a stall must not hide the last ones); the
+        rate is recomputed every PROGRESS_EVERY_S."""
         now = time.monotonic()
-        if not force and now - self._last_report < PROGRESS_EVERY_S:
-            return
         mark_time, mark_bytes = self._rate_mark
-        if now > mark_time and written >= mark_bytes:
-            instant = (written - mark_bytes) / (now - mark_time)
-            self._rate = instant if self._rate == 0 else 0.6 * self._rate + 0.4 * instant
-        self._rate_mark = (now, written)
-        self._last_report = now
+        if now - mark_time >= PROGRESS_EVERY_S:
+            if written >= mark_bytes:
+                instant = (written - mark_bytes) / (now - mark_time)
+                self._rate = instant if self._rate == 0 else 0.6 * self._rate + 0.4 * instant
+            self._rate_mark = (now, written)
         self.control.update(state="downloading", bytes=written, total=total, rate=int(self._rate))
 
     # -- the transfer -----------------------------------------------------------------------

@@ -10,6 +10,7 @@ injects faults per request::
         storage.script("model.safetensors", [Fault(drop_at=1000), Fault(ignore_range=True)])
         storage.fault_for = lambda name, n, start: ...  # or decide per request (n counts from 0)
         storage.requests                                # [StorageRequest(name, headers, range_start, time)]
+        storage.throttle = 16 * 2**20                   # bytes per second per response (None = full speed)
 
 A scripted fault is used by one request, in order; requests after the script get the file.
 
@@ -150,7 +151,7 @@ class _Handler(BaseHTTPRequestHandler):
             for stop in [*stops, size]:
                 stop = min(stop, size)
                 if stop > position:
-                    self.connection.sendfile(handle, position, stop - position)
+                    self._send_range(handle, position, stop - position)
                     position = stop
                 if stop == fault.stall_at and fault.stall is not None:
                     self.server.storage._wait(fault.stall)
@@ -165,6 +166,23 @@ class _Handler(BaseHTTPRequestHandler):
                     position += 1
 
 
+    def _send_range(self, handle: Any, offset: int, count: int) -> None:
+        throttle = self.server.storage.throttle
+        if not throttle:
+            self.connection.sendfile(handle, offset, count)
+            return
+        piece = 64 * 1024
+        began = time.monotonic()
+        sent = 0
+        while sent < count:
+            n = min(piece, count - sent)
+            self.connection.sendfile(handle, offset + sent, n)
+            sent += n
+            ahead = sent / throttle - (time.monotonic() - began)
+            if ahead > 0 and self.server.storage._closing.wait(ahead):
+                return
+
+
 class FakeStorage:
     def __init__(self) -> None:
         self._files: dict[str, Path] = {}
@@ -174,6 +192,7 @@ class FakeStorage:
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._server: _Server | None = None
+        self.throttle: float | None = None
         self.fault_for: Callable[[str, int, int | None], Fault | None] | None = None
 
     def start(self) -> FakeStorage:
