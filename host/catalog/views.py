@@ -34,12 +34,24 @@ def _folder_state(models_dir: str, dest: str) -> str:
     return f"{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
-def map_etag(index: CatalogIndex, models_dir: str | None) -> str:
+def map_etag(index: CatalogIndex, models_dir: str | None, catalog_dir: str | None = None) -> str:
     """Changes when a catalog file changes or a file appears in / leaves an entry's folder."""
     parts = [index.signature, models_dir or ""]
+    parts.append(_jobs_state(catalog_dir))
     if models_dir is not None:
         parts.extend(f"{dest}={_folder_state(models_dir, dest)}" for dest in index.dests)
     return _digest("\n".join(parts))
+
+
+def _jobs_state(catalog_dir: str | None) -> str:
+    """The download jobs shown in records change with the job file (see host.jobs)."""
+    if catalog_dir is None:
+        return ""
+    try:
+        st = os.stat(os.path.join(catalog_dir, ".catalog-host-jobs"))  # host.jobs.paths.JOBS_NAME
+    except OSError:
+        return "jobs=none"
+    return f"jobs={st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
 
 
 def listing_tag(index: CatalogIndex) -> str:
