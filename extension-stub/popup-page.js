@@ -35,7 +35,7 @@ const LABELS = {
   remove: "Remove",
 };
 
-// SPEC §9 job error codes -> what a person can do about it.
+// SPEC §9 job error codes -> what a person can do about it (when the host gave no message).
 const JOB_ERRORS = {
   login_required:
     "CivitAI wants a logged-in download for this file: set your CivitAI API key (civitai_api_key in the host's config, or CIVITAI_API_KEY), then retry.",
@@ -157,12 +157,11 @@ function progressText(job) {
   return parts.join(" · ");
 }
 
+// The host's message already says what to do (SPEC §9); the table is for a host that sent
+// only a code.
 function jobErrorText(job) {
   const error = (job && job.error) || {};
-  const advice = JOB_ERRORS[error.code];
-  const said = error.message ? String(error.message) : "";
-  if (advice && said && said !== advice) return `${advice} (${said})`;
-  return advice || said || "The download failed.";
+  return (error.message && String(error.message)) || JOB_ERRORS[error.code] || "The download failed.";
 }
 
 // --- results of actions -------------------------------------------------------------------------
@@ -179,12 +178,12 @@ function describeResult(op, result) {
       return { kind: "info", text: `Already in the catalog: ${result.file}` };
     case "restricted":
       return { kind: "error", text: `Not ${op === "download" ? "downloaded" : "added"}: ${result.reason}` };
-    case "queued":
-      return { kind: "ok", text: `Download queued: ${result.dest}/${result.file}` };
+    case "queued": // these two say what is going on only while it goes on
+      return { kind: "ok", text: `Download queued: ${result.dest}/${result.file}`, whileActive: true };
     case "already_present":
       return { kind: "info", text: `Already on disk: ${result.dest}/${result.file}` };
     case "already_queued":
-      return { kind: "info", text: "Already downloading." };
+      return { kind: "info", text: "Already downloading.", whileActive: true };
     case "canceled":
       return { kind: "ok", text: "Download canceled; the partial file was deleted." };
     case "not_found":
@@ -329,6 +328,9 @@ async function refreshPage() {
   } else {
     pageView.lookup = null;
     pageView.error = answer.error;
+  }
+  for (const [vid, message] of pageView.messages) {
+    if (message.whileActive && !pageView.busy.has(vid) && !ACTIVE_JOB.has(stateOf(vid))) pageView.messages.delete(vid);
   }
   renderPage();
   document.body.dataset.lookups = String(pageView.lookups);

@@ -109,6 +109,21 @@ def write_atomically(path: Path, data: bytes) -> None:
     os.replace(temp, path)
 
 
+def _alive(pid: int) -> bool:
+    """A running process (a zombie, exited but not reaped, is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
 # --- the world --------------------------------------------------------------------------------
 
 
@@ -265,12 +280,37 @@ class World:
             page.close()
         self.pages.clear()
         self.site.clear()
+        self.stop_downloads()
         self.sw("catalogHost.port.close(), chrome.storage.session.clear()")
         if Path("/proc").is_dir():
             self.wait_host_pids(0)
         for folder in (self.catalog_dir, self.models_dir):
             shutil.rmtree(folder)
             folder.mkdir()
+
+    def jobs_file(self) -> dict[str, Any]:
+        """The host's job file beside the catalogs (downloads, SPEC §9); empty when absent."""
+        try:
+            data: dict[str, Any] = json.loads((self.catalog_dir / ".catalog-host-jobs").read_text("utf-8"))
+        except (OSError, ValueError):
+            return {"jobs": []}
+        return data
+
+    def stop_downloads(self) -> None:
+        """Cancel unfinished downloads and wait for the detached worker to exit (its folder is
+        about to be emptied)."""
+        for job in self.jobs_file()["jobs"]:
+            if job.get("state") in ("queued", "downloading", "verifying"):
+                self.host_request("cancel", {"version_id": job["key"]})
+        pid = (self.jobs_file().get("worker") or {}).get("pid")
+        if not pid:
+            return
+        deadline = time.monotonic() + WAIT_S
+        while _alive(int(pid)):
+            if time.monotonic() > deadline:
+                os.kill(int(pid), signal.SIGKILL)
+                break
+            time.sleep(0.05)
 
     def sw(self, expression: str, timeout: float = 30.0) -> Any:
         assert self.worker is not None
