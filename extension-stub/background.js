@@ -379,6 +379,11 @@ async function getPage(tabId) {
 api.tabs.onRemoved.addListener((tabId) => {
   setPage(tabId, null);
 });
+// A new document in the tab (a page load, not the site's in-app navigation): forget what the
+// old one showed; a content script on the new one reports again. Needs no `tabs` permission.
+api.tabs.onUpdated.addListener((tabId, changeInfo) => {
+  if (changeInfo.status === "loading") setPage(tabId, null);
+});
 
 // --- messages from the content script and the popup -----------------------------------------
 

@@ -242,3 +242,14 @@ def test_in_app_navigation_from_the_home_page_and_between_model_pages(world: Wor
     home.main_world("history.replaceState({}, '', '/models/5102?modelVersionId=7202')")
     home.wait_lookups(lookups + 1)
     assert home.badges() == {7202: "In catalog"}
+
+    # the popup over this tab lists what the tab shows now, after all that in-app navigation
+    popup = world.open_actions(home)
+    assert [(r["id"], r["badge"], r["actions"]) for r in popup.rows()] == [
+        (7202, "In catalog", ["download", "promote", "remove"])
+    ]
+    # a page load elsewhere: the popup no longer offers the old page's versions
+    home.session.navigate("about:blank")
+    popup = world.open_actions(home)
+    assert popup.rows() == []
+    assert popup.text("page-notice").startswith("Open a model page on civitai.com")
