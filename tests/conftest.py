@@ -69,7 +69,9 @@ class HostEnv:
         from host.dispatch import handle_message
 
         message = {"op": op, "id": 1, **params}
-        reply = handle_message(json.dumps(message).encode(), Context())
+        context = Context()
+        reply = handle_message(json.dumps(message).encode(), context)
+        context.run_after_reply()  # as the server loop does once the reply is sent
         json.dumps(reply)  # a reply must always be JSON-serialisable
         return reply
 

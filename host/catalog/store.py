@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,11 +203,15 @@ class Transaction:
 
 
 @contextmanager
-def transaction(catalog_dir: str | Path) -> Iterator[Transaction]:
+def transaction(
+    catalog_dir: str | Path, after_reply: Callable[[Callable[[], None]], None]
+) -> Iterator[Transaction]:
     """Lock, read both catalogs, let the caller edit, save what it marked changed.
 
     Files are saved in the order they were marked, so a caller that must never lose an
     entry (promote) marks the destination first. Nothing is saved if the body raises.
+    The read index is rebuilt from the saved documents by work left with `after_reply`
+    (Context.after_reply): a person waits on the reply, not on the cache.
     """
     catalog_dir = Path(catalog_dir)
     with catalog_lock(catalog_dir):
@@ -219,9 +223,8 @@ def transaction(catalog_dir: str | Path) -> Iterator[Transaction]:
         for name in txn.changed:
             write_document(txn.path(name), txn.docs[name])
         if txn.changed:
-            # The read index is rebuilt from these documents after the reply is sent
-            # (run_after_reply): a person waits on the reply, not on the cache.
-            _PENDING_INDEX[:] = [(catalog_dir, catalog_signature(catalog_dir), txn.docs)]
+            signature, docs = catalog_signature(catalog_dir), txn.docs
+            after_reply(lambda: _refresh_index(catalog_dir, signature, docs))
 
 
 _TEMP_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")  # tempfile.mkstemp's names
@@ -253,23 +256,11 @@ def _remove_leftovers(catalog_dir: Path) -> None:
                 os.unlink(catalog_dir / name)
 
 
-# The latest write's (catalog folder, signature of the files it wrote, documents), waiting
-# for run_after_reply. One slot: an older pending refresh is superseded by a newer one.
-_PENDING_INDEX: list[tuple[Path, str, dict[str, Any]]] = []
-
-
-def run_after_reply() -> None:
-    """Rebuild the read index after a write, from the documents already in memory, so the
-    next cold lookup does not parse the catalog again. The server calls this once the reply
-    is on its way. Without it (a crash, a kill) readers rebuild from the files: slower, same
+def _refresh_index(catalog_dir: Path, signature: str, docs: dict[str, Any]) -> None:
+    """Index the documents just saved, so the next cold lookup does not parse the catalog
+    again. Without it (a crash, a kill) readers rebuild from the files: slower, same
     answers. The change is saved already, so a failure here is logged, never reported: the
     index is deleted and the next read rebuilds it from the files."""
-    while _PENDING_INDEX:
-        catalog_dir, signature, docs = _PENDING_INDEX.pop()
-        _refresh_index(catalog_dir, signature, docs)
-
-
-def _refresh_index(catalog_dir: Path, signature: str, docs: dict[str, Any]) -> None:
     from host.catalog import index
 
     try:

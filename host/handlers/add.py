@@ -47,7 +47,7 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
         return {"status": "restricted", "reason": reason}
     new = build_entry(version)
 
-    with transaction(settings.catalog_dir) as txn:
+    with transaction(settings.catalog_dir, context.after_reply) as txn:
         existing = _existing(txn.docs, version_id)
         if existing:
             return existing

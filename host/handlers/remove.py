@@ -32,7 +32,7 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
             raise UnsafePathError(f"refusing the folder {dest!r}: {problem}")
     models_dir = context.settings.models_dir
 
-    with transaction(context.settings.catalog_dir) as txn:
+    with transaction(context.settings.catalog_dir, context.after_reply) as txn:
         matches = {name: document.find_by_file(txn.docs[name], file, dest) for name in CATALOG_NAMES}
         dests = sorted({document.dest_of(entry) or "" for found in matches.values() for entry in found})
         if not dests:

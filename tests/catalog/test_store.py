@@ -70,9 +70,11 @@ def test_transaction_bumps_version_and_date_and_saves_only_changed(tmp_path):
     models, loras = studio_catalogs()
     write_json(tmp_path / "models.json", models)
     loras_bytes = write_json(tmp_path / "loras.json", loras)
-    with transaction(tmp_path) as txn:
+    left: list = []
+    with transaction(tmp_path, left.append) as txn:
         document.append_entry(txn.docs["models"], "vae", "VAE", {"name": "v", "file": "v.pt", "dest": "vae"})
         txn.mark_changed("models")
+    assert len(left) == 1  # the index refresh, left for after the reply
     saved = json.loads((tmp_path / "models.json").read_text())
     assert saved["version"] == 42
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", saved["date"])
@@ -84,16 +86,18 @@ def test_transaction_bumps_version_and_date_and_saves_only_changed(tmp_path):
 def test_transaction_saves_nothing_when_the_body_fails(tmp_path):
     models, _ = studio_catalogs()
     before = write_json(tmp_path / "models.json", models)
-    with pytest.raises(RuntimeError), transaction(tmp_path) as txn:
+    left: list = []
+    with pytest.raises(RuntimeError), transaction(tmp_path, left.append) as txn:
         txn.docs["models"]["categories"].clear()
         txn.mark_changed("models")
         raise RuntimeError("boom")
     assert (tmp_path / "models.json").read_bytes() == before
+    assert left == []
 
 
 def test_transaction_refuses_a_corrupt_file_and_leaves_it(tmp_path):
     (tmp_path / "loras.json").write_bytes(b"{oops")
-    with pytest.raises(CatalogCorruptError), transaction(tmp_path):
+    with pytest.raises(CatalogCorruptError), transaction(tmp_path, [].append):
         pass
     assert (tmp_path / "loras.json").read_bytes() == b"{oops"
 
