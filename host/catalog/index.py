@@ -28,11 +28,11 @@ from host import jsonfast
 from host.catalog.ids import canonical_id
 from host.catalog.layout import (
     CATALOG_NAMES,
+    INDEX_FORMAT,
     INDEX_NAME,
     catalog_file,
     catalog_signature,
     index_path,
-    write_summary,
 )
 from host.errors import CatalogCorruptError, IndexDamagedError
 
@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # typing costs milliseconds in every cold start
 
     from host.catalog.document import Document
 
-MAGIC = b"catalog-host index 1\n"
+MAGIC = f"catalog-host index {INDEX_FORMAT}\n".encode()
 _SLOT = struct.Struct("<QII")  # id, offset or first slot, length or count
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
@@ -277,21 +277,25 @@ def _build(catalog_dir: str | Path, signature: str, docs: dict[str, Document | N
         except OSError:
             pass
         return CatalogIndex(data)
-    write_summary(catalog_dir, signature, summary)
     return CatalogIndex(data)
 
 
-def rebuild_from_documents(catalog_dir: str | Path, docs: dict[str, Document], signature: str) -> None:
+def rebuild_from_documents(
+    catalog_dir: str | Path, docs: dict[str, Document], signature: str
+) -> dict[str, Any]:
     """After a write: index exactly what was saved, under the signature the files had right
-    after saving (taken inside the lock). If another process has written since, that
-    signature no longer matches the files and readers rebuild: never a stale answer."""
-    _build(catalog_dir, signature, dict(docs), {}).close()
+    after saving (taken inside the lock); the catalogs' summary. If another process has
+    written since, that signature no longer matches the files and readers rebuild: never a
+    stale answer."""
+    index = _build(catalog_dir, signature, dict(docs), {})
+    index.close()
+    return index.summary
 
 
 def _rebuild_from_files(catalog_dir: str | Path) -> CatalogIndex:
     from pathlib import Path
 
-    from host.catalog.store import read_document
+    from host.catalog.store import read_document  # deferred: a current index never needs it
 
     signature = catalog_signature(catalog_dir)  # taken before reading: a later write
     docs: dict[str, Document | None] = {}  # changes it, so it is never stale-but-trusted

@@ -1,25 +1,23 @@
 """Catalog files on disk: read, one cross-process lock, atomic write with a backup.
 
-The only module that writes a catalog file. Crash safety: a change is written to a temp file
-in the same folder, fsynced, then atomically renamed over the old file, so at every instant
-the file is either the old or the new version. The previous version is kept as
-`<name>.bak`. Concurrency: one lock file per catalog folder (filelock: an OS lock the kernel
-drops when a process dies, so a crash never leaves a stale lock); a read-modify-write
-happens entirely inside it. Network calls never happen while holding it.
+The only module that writes a catalog file; handlers use it through host.catalog.transaction.
+Crash safety: a change is written to a temp file in the same folder, fsynced, then atomically
+renamed over the old file, so at every instant the file is either the old or the new version.
+The previous version is kept as `<name>.bak`. Concurrency: one lock file per catalog folder
+(filelock: an OS lock the kernel drops when a process dies, so a crash never leaves a stale
+lock); a read-modify-write happens entirely inside it. Network calls never happen while holding it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from host.catalog.document import Document, bump, empty_document, shape_problem
-from host.catalog.layout import CATALOG_NAMES, catalog_file, catalog_signature, index_path
+from host.catalog.document import Document, empty_document, shape_problem
+from host.catalog.layout import CATALOG_NAMES
 from host.catalog.pretty import pretty_json
 from host.errors import CatalogBusyError, CatalogCorruptError, CatalogWriteError
 
@@ -184,53 +182,10 @@ def catalog_lock(catalog_dir: str | Path, timeout: float = LOCK_TIMEOUT_S) -> It
         lock.release()
 
 
-@dataclass
-class Transaction:
-    """Both catalogs, read inside the lock; `changed` names those to save, in that order."""
-
-    catalog_dir: Path
-    docs: dict[str, Document]
-    changed: list[str] = field(default_factory=list)
-
-    def path(self, name: str) -> Path:
-        return Path(catalog_file(self.catalog_dir, name))
-
-    def mark_changed(self, name: str) -> None:
-        """Bump `name` (version + 1, date now) and queue it for saving."""
-        bump(self.docs[name])
-        if name not in self.changed:
-            self.changed.append(name)
-
-
-@contextmanager
-def transaction(
-    catalog_dir: str | Path, after_reply: Callable[[Callable[[], None]], None]
-) -> Iterator[Transaction]:
-    """Lock, read both catalogs, let the caller edit, save what it marked changed.
-
-    Files are saved in the order they were marked, so a caller that must never lose an
-    entry (promote) marks the destination first. Nothing is saved if the body raises.
-    The read index is rebuilt from the saved documents by work left with `after_reply`
-    (Context.after_reply): a person waits on the reply, not on the cache.
-    """
-    catalog_dir = Path(catalog_dir)
-    with catalog_lock(catalog_dir):
-        txn = Transaction(catalog_dir, {})
-        txn.docs = {name: read_document(txn.path(name)) for name in CATALOG_NAMES}
-        yield txn
-        if txn.changed:
-            _remove_leftovers(catalog_dir)
-        for name in txn.changed:
-            write_document(txn.path(name), txn.docs[name])
-        if txn.changed:
-            signature, docs = catalog_signature(catalog_dir), txn.docs
-            after_reply(lambda: _refresh_index(catalog_dir, signature, docs))
-
-
 _TEMP_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")  # tempfile.mkstemp's names
 
 
-def _remove_leftovers(catalog_dir: Path) -> None:
+def remove_leftovers(catalog_dir: Path) -> None:
     """Delete the temp files of writes that were killed mid-way.
 
     A process killed inside replace_atomically leaves its `.models.json.XXXXXXXX.tmp` (or
@@ -255,19 +210,3 @@ def _remove_leftovers(catalog_dir: Path) -> None:
             with suppress(OSError):
                 os.unlink(catalog_dir / name)
 
-
-def _refresh_index(catalog_dir: Path, signature: str, docs: dict[str, Any]) -> None:
-    """Index the documents just saved, so the next cold lookup does not parse the catalog
-    again. Without it (a crash, a kill) readers rebuild from the files: slower, same
-    answers. The change is saved already, so a failure here is logged, never reported: the
-    index is deleted and the next read rebuilds it from the files."""
-    from host.catalog import index
-
-    try:
-        index.rebuild_from_documents(catalog_dir, docs, signature)
-    except Exception:
-        from host.log import get_logger
-
-        get_logger().exception("could not refresh the read index after a write")
-        with suppress(OSError):
-            os.unlink(index_path(catalog_dir))

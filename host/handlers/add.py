@@ -9,7 +9,7 @@ from __future__ import annotations
 from host.catalog import document
 from host.catalog.index import open_index
 from host.catalog.layout import CATALOG_NAMES
-from host.catalog.store import transaction
+from host.catalog.transaction import transaction
 from host.context import Context
 
 TYPE_CHECKING = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from host.base_models import family_of
 from host.catalog import document
-from host.catalog.store import transaction
+from host.catalog.transaction import transaction
 from host.context import Context
 from host.errors import NotALoraError, NotFoundError
 

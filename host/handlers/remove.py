@@ -5,7 +5,7 @@ from __future__ import annotations
 from host.catalog import document
 from host.catalog.layout import CATALOG_NAMES
 from host.catalog.paths import dest_problem, entry_path, is_regular_file, name_problem
-from host.catalog.store import transaction
+from host.catalog.transaction import transaction
 from host.context import Context
 from host.errors import (
     AmbiguousError,

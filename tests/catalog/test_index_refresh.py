@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 
-from host.catalog import document, store
+from host.catalog import document
 from host.catalog.index import _open_cached
 from host.catalog.layout import catalog_signature
+from host.catalog.transaction import transaction
 from host.context import Context
 from host.server import serve
 from tests.support.catalogs import civitai_entry, write_json
@@ -33,7 +34,7 @@ def test_the_loop_refreshes_the_index_after_replying_to_a_write(host_env):
 def test_a_refresh_overtaken_by_another_write_is_never_trusted(host_env):
     host_env.write_catalogs(catalog(civitai_entry(1, 2, "a.safetensors", "loras")))
     context = Context()
-    with store.transaction(host_env.catalog_dir, context.after_reply) as txn:
+    with transaction(host_env.catalog_dir, context.after_reply) as txn:
         document.append_entry(txn.docs["models"], "loras", "LoRAs",
                               civitai_entry(5, 6, "e.safetensors", "loras"))
         txn.mark_changed("models")
@@ -50,7 +51,7 @@ def test_work_left_after_a_reply_belongs_to_its_own_context(host_env):
     """Two in-process conversations (tests, threads) never run each other's deferred work."""
     host_env.write_catalogs(catalog(civitai_entry(1, 2, "a.safetensors", "loras")))
     writer, other = Context(), Context()
-    with store.transaction(host_env.catalog_dir, writer.after_reply) as txn:
+    with transaction(host_env.catalog_dir, writer.after_reply) as txn:
         txn.mark_changed("models")
     other.run_after_reply()
     assert _open_cached(host_env.catalog_dir) is None  # nothing ran: no index was written

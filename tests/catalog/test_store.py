@@ -8,7 +8,8 @@ import re
 import pytest
 
 from host.catalog import document
-from host.catalog.store import read_document, serialize, transaction, write_document
+from host.catalog.store import read_document, serialize, write_document
+from host.catalog.transaction import transaction
 from host.errors import CatalogCorruptError
 from tests.support.catalogs import studio_catalogs, write_json
 
