@@ -29,7 +29,6 @@ from host.catalog.ids import canonical_id
 from host.catalog.layout import (
     CATALOG_NAMES,
     INDEX_FORMAT,
-    INDEX_NAME,
     catalog_file,
     catalog_signature,
     index_path,
@@ -259,24 +258,14 @@ def _build(catalog_dir: str | Path, signature: str, docs: dict[str, Document | N
     """Build the index, write it into place, and return it. When it cannot be written (a
     read-only folder, or Windows refusing to replace a file another process has open), the
     index is used from memory this time and the next process tries again."""
-    import tempfile  # deferred: only a rebuild needs it
+    from host.atomicfile import write_atomically
 
     summary = _summary(catalog_dir, docs, errors)
     data = build_index_bytes(signature, summary, docs)
     try:
-        fd, temp_name = tempfile.mkstemp(prefix=INDEX_NAME + ".", suffix=".tmp", dir=catalog_dir)
+        write_atomically(index_path(catalog_dir), data, durable=False)  # a cache: no fsync
     except OSError:
-        return CatalogIndex(data)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temp_name, index_path(catalog_dir))
-    except OSError:
-        try:
-            os.unlink(temp_name)
-        except OSError:
-            pass
-        return CatalogIndex(data)
+        pass
     return CatalogIndex(data)
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from host.atomicfile import write_atomically
 from host.catalog.document import Document, empty_document, shape_problem
 from host.catalog.layout import CATALOG_NAMES
 from host.catalog.pretty import pretty_json
@@ -63,53 +64,6 @@ def serialize(doc: Document) -> bytes:
     return (pretty_json(doc) + "\n").encode("utf-8", "backslashreplace")
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable; best effort, like SQLite. It runs after the rename, when the
-    new file is already in place: failing the op here (some network and FUSE file systems
-    refuse a directory fsync) reported `catalog_write_failed, the previous file is intact`
-    for a change that had been made."""
-    if os.name != "posix":  # directories cannot be opened for fsync on Windows
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def replace_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to a temp file beside `path`, fsync it, rename it over `path`. The new
-    file keeps the old one's permission bits (mkstemp makes 0600 files, which would lock
-    other accounts or a group out of a shared catalog)."""
-    import tempfile  # deferred: reads never need it
-
-    try:
-        mode: int | None = os.stat(path).st_mode & 0o7777
-    except OSError:  # a new file: what open() would have made, 0666 less the umask
-        umask = os.umask(0o022)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        if mode is not None and hasattr(os, "fchmod"):
-            os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temp_name)
-        raise
-    _fsync_dir(path.parent)
-
-
 def _keep_backup(path: Path, backup: Path) -> None:
     """Make `backup` the current version of `path`, atomically.
 
@@ -125,7 +79,7 @@ def _keep_backup(path: Path, backup: Path) -> None:
     try:
         os.link(path, link_name)
     except OSError:
-        replace_atomically(backup, path.read_bytes())
+        write_atomically(backup, path.read_bytes())
         return
     try:
         os.replace(link_name, backup)
@@ -146,7 +100,7 @@ def write_document(path: Path, doc: Document) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
             _keep_backup(path, path.with_name(path.name + ".bak"))
-        replace_atomically(path, serialize(doc))
+        write_atomically(path, serialize(doc))  # keeps the mode of the file it replaces
     except OSError as exc:
         raise CatalogWriteError(
             f"could not write {path.name}: {exc.strerror or exc}; the previous file is intact",
@@ -188,7 +142,7 @@ _TEMP_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")  # tempfile.mks
 def remove_leftovers(catalog_dir: Path) -> None:
     """Delete the temp files of writes that were killed mid-way.
 
-    A process killed inside replace_atomically leaves its `.models.json.XXXXXXXX.tmp` (or
+    A process killed inside write_atomically leaves its `.models.json.XXXXXXXX.tmp` (or
     `.models.json.bak.XXXXXXXX.tmp`), as big as the catalog, in the user's folder for good;
     one killed while writing the read index leaves `.catalog-host-index.XXXXXXXX.tmp` (Chrome
     kills a host 2 s after closing its stdin). Catalog temps are only made under the lock we

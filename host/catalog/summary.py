@@ -38,13 +38,10 @@ def read_summary(catalog_dir: str | Path) -> dict[str, Any]:
 
 def write_summary(catalog_dir: str | Path, signature: str, summary: dict[str, Any]) -> None:
     """Save the summary of the catalogs as they were at `signature` (best effort: a cache)."""
-    import os
-    import tempfile
+    from host.atomicfile import write_atomically
 
+    data = jsonfast.dumps({"signature": signature, "summary": summary}).encode("utf-8")
     try:
-        fd, temp_name = tempfile.mkstemp(prefix=".catalog-host-summary.", suffix=".tmp", dir=catalog_dir)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(jsonfast.dumps({"signature": signature, "summary": summary}))
-        os.replace(temp_name, summary_path(catalog_dir))
+        write_atomically(summary_path(catalog_dir), data, durable=False)
     except OSError:
         pass
