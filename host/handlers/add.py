@@ -38,10 +38,9 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
     if known is not None:
         return {"status": "already_exists", "file": known["file"], "catalog": known["catalog"]}
 
-    from host.civitai.client import CivitaiClient
     from host.civitai.entry import build_entry, restriction
 
-    version = CivitaiClient(settings.civitai_url, settings.civitai_api_key).model_version(version_id)
+    version = context.civitai.model_version(version_id)
     reason = restriction(version)
     if reason:
         return {"status": "restricted", "reason": reason}
