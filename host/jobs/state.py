@@ -121,10 +121,15 @@ def locked_jobs(catalog_dir: str, durable: bool = True) -> Iterator[JobFile]:
             set_active(catalog_dir, bool(jobs.unfinished()))
 
 
-def new_job(kind: str, key: str, public: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    """A queued job: `public` fields are shown in replies, `params` only to the kind's runner."""
+def new_job(
+    kind: str, key: str, public: dict[str, Any], params: dict[str, Any], resource: str | None = None
+) -> dict[str, Any]:
+    """A queued job: `public` fields are shown in replies, `params` only to the kind's runner.
+    Jobs naming the same `resource` (e.g. a target file) never run at the same time."""
     now = round(time.time(), 3)
     job: dict[str, Any] = {"kind": kind, "key": key, **public}
+    if resource is not None:
+        job["resource"] = resource
     job.update({"state": "queued", "bytes": 0, "total": None, "rate": 0, "created": now, "updated": now})
     job["params"] = params
     return job
