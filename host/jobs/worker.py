@@ -33,6 +33,7 @@ class Running:
     def __init__(self, job: dict[str, Any], settings: Settings, wake: threading.Event) -> None:
         self.kind = str(job["kind"])
         self.key = str(job["key"])
+        self.resource: str | None = job.get("resource")
         self.control = JobControl(dict(job), settings)
         self.outcome: dict[str, Any] | None = None
         self._wake = wake
@@ -86,12 +87,16 @@ def _tick(catalog_dir: str, settings: Settings, running: dict[tuple[str, str], R
             if fields:
                 job.update(fields)
                 job["updated"] = now
+        busy = {run.resource for run in running.values() if run.resource is not None}
         for job in sorted(jobs.unfinished(), key=lambda j: float(j.get("created") or 0)):
             if len(running) >= MAX_PARALLEL:
                 break
             key = (str(job.get("kind")), str(job.get("key")))
-            if key in running:
-                continue
+            resource = job.get("resource")
+            if key in running or (resource is not None and resource in busy):
+                continue  # e.g. two catalog entries naming one file: one download at a time
+            if resource is not None:
+                busy.add(resource)
             run = Running(job, settings, wake)
             running[key] = run
             run.thread.start()
