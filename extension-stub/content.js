@@ -219,7 +219,7 @@
   const LIST_PX = ROW_PX * 4;
   const STYLE = `
     :host { all: initial; }
-    .panel { position: fixed; top: 72px; right: 16px; z-index: 2147483647; width: 340px;
+    .panel { position: fixed; top: 72px; right: 16px; z-index: 2147483647; width: 372px;
       height: ${36 + LIST_PX + 30}px; overflow: hidden; box-sizing: border-box;
       display: grid; grid-template-rows: 36px ${LIST_PX}px 30px;
       font: 13px/18px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328;
@@ -234,14 +234,14 @@
     header button { border: 0; background: transparent; cursor: pointer; font-size: 16px;
       width: 24px; height: 24px; padding: 0; }
     .list { overflow-y: scroll; overflow-x: hidden; height: ${LIST_PX}px; }
-    .row { display: grid; grid-template-columns: 1fr 150px; column-gap: 8px; height: ${ROW_PX}px;
+    .row { display: grid; grid-template-columns: 1fr 180px; column-gap: 8px; height: ${ROW_PX}px;
       padding: 4px 12px; box-sizing: border-box; border-bottom: 1px solid #eaeef2; overflow: hidden; }
     .row.current { background: #f0f7ff; }
     .name, .meta, .badge { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; height: 18px; }
     .name { font-weight: 600; }
     .meta { color: #59636e; font-size: 12px; grid-column: 1; }
     .badge { grid-row: 1 / 3; grid-column: 2; align-self: center; box-sizing: border-box;
-      width: 150px; height: 22px; padding: 2px 8px; border-radius: 999px; font-size: 12px;
+      width: 180px; height: 22px; padding: 2px 8px; border-radius: 999px; font-size: 12px;
       font-weight: 600; text-align: center; }
     .badge.present { background: #dafbe1; color: #116329; }
     .badge.missing { background: #ddf4ff; color: #0550ae; }
@@ -254,7 +254,7 @@
       font-size: 12px; color: #59636e; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
     footer.notice { color: #8c1d18; background: #fff1f0; }
   `;
-  const ACTIONS_HINT = "Add, download or remove: click the extension's toolbar icon.";
+  const ACTIONS_HINT = "To add or download: click the extension's icon.";
 
   let hostElement = null;
   let shadow = null;

@@ -72,7 +72,7 @@ def test_a_model_page_with_three_versions_shows_a_badge_for_each(world: World, s
     assert rows[V_MID]["current"] and not rows[V_NEW]["current"]
     assert rows[V_NEW]["name"] == "v3.0 (SDXL)"
     assert "loras/styles/watercolor_v2.safetensors" in rows[V_MID]["meta"]
-    assert page.footer() == "Add, download or remove: click the extension's toolbar icon."
+    assert page.footer() == "To add or download: click the extension's icon."
     keep_screenshot(page.screenshot(shots / "model-page-badges.png"))
 
     # the toolbar popup over this tab: the same versions, with what can be done to each
