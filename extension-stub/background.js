@@ -133,6 +133,7 @@ const portClient = {
   nextId: 1,
   idleTimer: null,
   connects: 0, // how many ports were opened: each one is a host process
+  dropped: 0, // replies that matched no waiting request (late, after a timeout)
 
   connect() {
     const port = api.runtime.connectNative(HOST_NAME);
@@ -155,7 +156,10 @@ const portClient = {
     if (port !== this.port) return;
     const key = reply && typeof reply.id === "string" ? reply.id : null;
     const waiter = key === null ? undefined : this.pending.get(key);
-    if (!waiter) return;
+    if (!waiter) {
+      this.dropped += 1;
+      return;
+    }
     this.pending.delete(key);
     clearTimeout(waiter.timer);
     waiter.resolve(reply);
@@ -316,6 +320,7 @@ async function status() {
     hostName: HOST_NAME,
     portOpen: portClient.port !== null,
     portConnects: portClient.connects,
+    droppedReplies: portClient.dropped,
     lastError: stored.lastError || null,
     lastSuccess: stored.lastSuccess || null,
   };
