@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.browser.fake_site import ModelPage, Version, home_page_html
-from tests.browser.harness import World, catalog_entry
+from tests.browser.harness import STUB_DIR, STUB_ID, World, catalog_entry
 from tests.browser.test_browser_model_page import lora_payload
 from tests.support.fake_civitai import FakeCivitai
 
@@ -103,6 +103,23 @@ def test_content_scripts_cannot_ask_for_a_catalog_change(
     assert answer["error"]["code"] == "not_allowed"
     assert catalog.read_bytes() == before
     assert fake_civitai.requests_for(V_ADDABLE) == []
+
+
+def test_the_page_cannot_frame_the_popup_to_clickjack_it(world: World) -> None:
+    """The actions' UI must stay out of the page's reach: an iframe of popup.html (which the page
+    could hide and put a lure under) does not load, since no extension file is web-accessible."""
+    assert "web_accessible_resources" not in json.loads((STUB_DIR / "manifest.json").read_text("utf-8"))
+    page = world.open_model_page(PAGE)
+    page.main_world(
+        f"""new Promise((done) => {{
+          const frame = document.createElement('iframe');
+          frame.src = 'chrome-extension://{STUB_ID}/popup.html';
+          frame.addEventListener('load', done);
+          document.body.append(frame);
+        }})"""
+    )
+    (child,) = page.session.send("Page.getFrameTree")["frameTree"]["childFrames"]
+    assert child["frame"]["url"].startswith("chrome-error://"), child["frame"]
 
 
 # Measured from the page: the host element's box and which points of the right-hand side of
