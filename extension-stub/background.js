@@ -93,7 +93,6 @@ function hintFor(code, message) {
     file_on_disk: "The file is on disk: delete the file first, then remove the entry.",
     not_found: "That entry is no longer in the catalog.",
     not_a_lora: "Only LoRAs can be promoted to the style-LoRA catalog.",
-    restricted: "CivitAI does not allow this version to be downloaded for local use.",
   };
   return hints[code] || message || code;
 }

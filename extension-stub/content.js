@@ -29,6 +29,7 @@
   const NEXT_DATA_MAX_CHARS = 8 * 1024 * 1024;
   const NEXT_DATA_MAX_NODES = 200000;
   const NAME_MAX = 80;
+  const MAX_VERSIONS = 200; // what one `lookup` may ask for
 
   const BADGES = {
     present: { text: "Downloaded", title: "In your catalog and the file is on disk" },
@@ -140,7 +141,7 @@
     versionsFromLinks(modelId).forEach(add);
     const own = idString(new URL(location.href).searchParams.get("modelVersionId"));
     if (own) add({ id: own, name: "", baseModel: "" });
-    return [...byId.values()];
+    return [...byId.values()].slice(0, MAX_VERSIONS);
   }
 
   // --- talking to the service worker --------------------------------------------------------
