@@ -1,4 +1,5 @@
-// The popup's "This page" section: the versions the active tab's content script found on its
+// The popup's "This page" section (its helpers for sizes, progress and job errors are also used
+// by popup-downloads.js): the versions the active tab's content script found on its
 // civitai.com model page, their state in the catalog, and every action that changes the catalog
 // or the models folder (Add, Add & download, Download, Cancel, Promote, Remove).
 //
@@ -186,8 +187,6 @@ function describeResult(op, result) {
       return { kind: "info", text: "Already downloading.", whileActive: true };
     case "canceled":
       return { kind: "ok", text: "Download canceled; the partial file was deleted." };
-    case "not_found":
-      return { kind: "info", text: "No download to cancel." };
     default:
       return { kind: "info", text: `${op}: ${result.status}` };
   }
@@ -222,12 +221,18 @@ async function act(action, vid) {
   renderPage();
   const answer = await hostOp(op, params);
   pageView.busy.delete(vid);
-  pageView.messages.set(
-    vid,
-    answer.ok ? describeResult(op, answer.result) : { kind: "error", text: answer.error.hint || answer.error.message },
-  );
+  pageView.messages.set(vid, describeAnswer(op, answer));
   tellTabToRefresh();
+  if (typeof refreshJobs === "function") refreshJobs(); // popup-downloads.js
   await refreshPage();
+}
+
+function describeAnswer(op, answer) {
+  if (answer.ok) return describeResult(op, answer.result);
+  if (op === "cancel" && answer.error.code === "not_found") {
+    return { kind: "info", text: "No download to cancel: it had already finished or stopped." };
+  }
+  return { kind: "error", text: answer.error.hint || answer.error.message };
 }
 
 // The page's badges follow what was done here (the tab's content script asks the host again).

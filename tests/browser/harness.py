@@ -636,6 +636,21 @@ class ActionsView(PopupView):
         )
         return rows
 
+    def downloads(self) -> list[dict[str, Any]]:
+        """The Downloads section (every job the host knows of), newest first."""
+        jobs: list[dict[str, Any]] = self.session.evaluate(
+            """document.getElementById('downloads').hidden ? [] :
+              [...document.querySelectorAll('#jobs .job')].map((row) => ({
+                id: Number(row.dataset.versionId),
+                name: row.querySelector('.name').textContent,
+                state: row.querySelector('.badge').dataset.state,
+                progress: row.querySelector('.progress-text')?.textContent ?? null,
+                message: row.querySelector('.message')?.textContent ?? null,
+                actions: [...row.querySelectorAll('button[data-action]')].map((b) => b.dataset.action),
+              }))"""
+        )
+        return jobs
+
     def row(self, version_id: int) -> dict[str, Any]:
         found = [r for r in self.rows() if r["id"] == version_id]
         assert found, f"no row for version {version_id}: {self.rows()}"
@@ -647,20 +662,24 @@ class ActionsView(PopupView):
     def click(self, version_id: int, action: str, wait: bool = True) -> None:
         """Click a row's button with real mouse events, then wait for the refreshed badges."""
         before = self.lookups()
+        self.click_on(f'.version[data-version-id="{version_id}"] button[data-action="{action}"]')
+        if wait:
+            self.wait_lookups(before + 1)
+
+    def click_on(self, selector: str) -> None:
+        """Real mouse events on the centre of the (enabled) element `selector`."""
         box = self.session.evaluate(
             f"""(() => {{
-              const b = document.querySelector('.version[data-version-id="{version_id}"] button[data-action="{action}"]');
+              const b = document.querySelector({json.dumps(selector)});
               if (!b || b.disabled) return null;
               b.scrollIntoView({{block: 'center'}});
               const r = b.getBoundingClientRect();
               return {{x: r.left + r.width / 2, y: r.top + r.height / 2}};
             }})()"""
         )
-        assert box, f"no enabled {action!r} button for version {version_id}: {self.rows()}"
+        assert box, f"no enabled {selector!r}: {self.rows()} {self.downloads()}"
         for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
             self.session.send(
                 "Input.dispatchMouseEvent",
                 {"type": kind, "x": box["x"], "y": box["y"], "button": "left", "clickCount": 1},
             )
-        if wait:
-            self.wait_lookups(before + 1)

@@ -111,6 +111,12 @@ def test_add_and_download_shows_progress_and_ends_downloaded(
         assert row["progress"] is None
         assert row["message"] is None  # "Download queued" said its piece
         assert row["actions"] == ["promote"]
+        popup.session.wait_for(
+            "document.querySelector('#jobs .job .badge')?.dataset.state === 'done'",
+            timeout=DOWNLOAD_WAIT_S,
+            what="the Downloads list to say Done",
+        )
+        assert [(j["id"], j["state"], j["actions"]) for j in popup.downloads()] == [(VID, "done", [])]
         keep_screenshot(popup.screenshot(shots / "popup-downloaded.png"))
         # the key rule of SPEC §9: the storage never saw an Authorization header
         assert all(r.header("authorization") is None for r in fake_storage.requests)
@@ -201,3 +207,56 @@ def test_add_and_download_of_a_restricted_version_says_why_and_queues_nothing(
     assert "Generation" in row["message"]
     assert not (world.catalog_dir / "models.json").exists()
     assert world.host_request("jobs")["result"] == {"jobs": []}
+
+
+def test_the_downloads_list_follows_a_download_started_elsewhere_and_cancels_it(
+    world: World, fake_civitai: FakeCivitai, fake_storage: FakeStorage, shots: Path
+) -> None:
+    name = "ink_brush_elsewhere.safetensors"
+    sha = stored_file(world, fake_storage, name)
+    missing_entry(world, name, sha)
+    fake_civitai.serve_download(VID, fake_storage.url_for(name))
+    gate = threading.Event()
+    fake_storage.script(name, [Fault(stall_at=MIB, stall=gate)])
+    try:
+        page = world.open_model_page(ModelPage(MODEL, "Ink Brush", [Version(VID, "v1")]))
+        popup = world.open_actions(page)
+        assert popup.downloads() == []  # no section while there is nothing to show
+        popup.click(VID, "download")
+
+        # the person moves on to another model and opens the popup there
+        other = world.open_model_page(ModelPage(5399, "Something Else", [Version(6399, "v1")]))
+        popup = world.open_actions(other)
+        assert [row["id"] for row in popup.rows()] == [6399]
+        popup.session.wait_for(
+            "[...document.querySelectorAll('#jobs .job .progress-text')].some((t) => t.textContent.startsWith('25%'))",
+            timeout=DOWNLOAD_WAIT_S,
+            interval=0.1,
+            what="the Downloads list to show 25 %",
+        )
+        (job,) = popup.downloads()
+        assert (job["id"], job["name"], job["state"], job["actions"]) == (
+            VID,
+            f"loras/{name}",
+            "downloading",
+            ["cancel"],
+        )
+        assert job["progress"].startswith("25% · 1.0 MB of 4.2 MB")
+        keep_screenshot(popup.screenshot(shots / "popup-downloads-list.png"))
+
+        part = world.models_dir / "loras" / (name + ".part")
+        assert part.exists()
+        popup.click_on(f'#jobs .job[data-version-id="{VID}"] button[data-action="cancel"]')
+        popup.session.wait_for(
+            f"document.querySelector('#jobs .job[data-version-id=\"{VID}\"] .badge')?.dataset.state === 'canceled'",
+            timeout=DOWNLOAD_WAIT_S,
+            what="the download to show as canceled",
+        )
+        assert popup.downloads()[0]["actions"] == []
+        deadline = time.monotonic() + 2.0
+        while part.exists():
+            assert time.monotonic() < deadline, "the partial file outlived the cancel by 2 s"
+            time.sleep(0.02)
+        assert not (world.models_dir / "loras" / name).exists()
+    finally:
+        gate.set()
