@@ -1,7 +1,9 @@
 // The popup's "Downloads" section: every download the host knows of (`jobs {}`: the unfinished
 // ones and those of the last 24 h), whichever page started it, with its progress, the failure in
-// words and Cancel. Shown only when there is at least one. Uses popup-page.js's helpers
-// (hostOp, pageEl, progressText, jobErrorText, refreshPage, tellTabToRefresh, ACTIVE_JOB, POLL_MS).
+// words and Cancel. Shown only when there is at least one. First asked by popup.js's host check
+// (so `body[data-checked]` means that check's requests were all answered). Uses popup-page.js's
+// helpers (hostOp, pageEl, progressText, jobErrorText, refreshPage, tellTabToRefresh,
+// ACTIVE_JOB, POLL_MS).
 "use strict";
 
 const JOB_STATES = {
@@ -80,5 +82,3 @@ async function cancelJob(vid) {
   refreshPage(); // the row of this version, if it is on this page
   await refreshJobs();
 }
-
-refreshJobs();
