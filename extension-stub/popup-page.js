@@ -219,6 +219,11 @@ async function act(action, vid) {
   pageView.busy.add(vid);
   pageView.messages.set(vid, { kind: "info", text: WORKING[action] });
   renderPage();
+  if (op === "remove" && stateOf(vid) === "failed") {
+    // a failed download may have left a partial file (kept so that a retry resumes): the
+    // entry goes, so does its partial file (cancel deletes it; never the model file itself)
+    await hostOp("cancel", { version_id: vid });
+  }
   const answer = await hostOp(op, params);
   pageView.busy.delete(vid);
   pageView.messages.set(vid, describeAnswer(op, answer));

@@ -15,7 +15,7 @@ import pytest
 from tests.browser.fake_site import ModelPage, Version
 from tests.browser.harness import ActionsView, World, catalog_entry
 from tests.browser.test_browser_model_page import keep_screenshot, lora_payload
-from tests.support.fake_civitai import FakeCivitai, download_path, load_fixture
+from tests.support.fake_civitai import FakeCivitai, Response, download_path, load_fixture
 from tests.support.fake_storage import FakeStorage, Fault, make_file
 
 pytestmark = pytest.mark.browser
@@ -260,3 +260,34 @@ def test_the_downloads_list_follows_a_download_started_elsewhere_and_cancels_it(
         assert not (world.models_dir / "loras" / name).exists()
     finally:
         gate.set()
+
+
+def test_remove_after_a_failed_download_also_deletes_its_partial_file(
+    world: World, fake_civitai: FakeCivitai, fake_storage: FakeStorage
+) -> None:
+    name = "ink_brush_partial.safetensors"
+    sha = stored_file(world, fake_storage, name)
+    missing_entry(world, name, sha)
+    # the first transfer is cut at 1 MiB; when the host comes back to resume, CivitAI says 401
+    fake_civitai.set_sequence(
+        download_path(VID),
+        [
+            Response(302, b"", headers={"Location": fake_storage.url_for(name)}),
+            Response(401, {"error": "no"}),
+        ],
+    )
+    fake_storage.script(name, [Fault(drop_at=MIB)])
+    page = world.open_model_page(ModelPage(MODEL, "Ink Brush", [Version(VID, "v1")]))
+    popup = world.open_actions(page)
+    popup.click(VID, "download")
+    wait_row(popup, VID, "state === 'failed'", "the download to fail")
+    part = world.models_dir / "loras" / (name + ".part")
+    assert part.stat().st_size == MIB  # kept, so that a retry would resume it
+    assert popup.row(VID)["actions"] == ["retry", "promote", "remove"]
+
+    popup.click(VID, "remove")
+    assert popup.row(VID)["message"] == f"Removed {name} from models.json"
+    assert popup.row(VID)["badge"] == "Not in catalog"
+    assert world.catalog_version_ids("models") == set()
+    assert not part.exists()
+    assert world.jobs_file()["jobs"][0]["state"] == "canceled"
