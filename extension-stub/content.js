@@ -211,6 +211,15 @@
     }
   }
 
+  // A lookup answered from one catalog because the other could not be read (`catalog_errors`).
+  function unreadableText(result) {
+    const errors = result && result.catalog_errors;
+    if (!errors || typeof errors !== "object") return "";
+    return Object.entries(errors)
+      .map(([name, why]) => `${name}.json could not be read, so its entries are not shown: ${why}`)
+      .join(" ");
+  }
+
   // --- the panel ----------------------------------------------------------------------------
   //
   // Fixed geometry: every size below is a constant, the list scrolls inside, every text is on
@@ -316,7 +325,9 @@
       list.append(row);
     }
     panel.append(list);
-    const problem = state.error && (state.error.hint || state.error.message);
+    const problem = state.error
+      ? state.error.hint || state.error.message
+      : unreadableText(state.lookup);
     panel.append(
       problem
         ? el("footer", { class: "notice", "data-role": "notice", title: problem }, problem)

@@ -165,6 +165,15 @@ function jobErrorText(job) {
   return (error.message && String(error.message)) || JOB_ERRORS[error.code] || "The download failed.";
 }
 
+// A lookup answered from one catalog because the other could not be read (`catalog_errors`).
+function unreadableText(result) {
+  const errors = result && result.catalog_errors;
+  if (!errors || typeof errors !== "object") return "";
+  return Object.entries(errors)
+    .map(([name, why]) => `${name}.json could not be read, so its entries are not shown: ${why}`)
+    .join(" ");
+}
+
 // --- results of actions -------------------------------------------------------------------------
 
 function describeResult(op, result) {
@@ -316,7 +325,7 @@ function renderPage() {
   }
   section.dataset.state = "ready";
   document.getElementById("page-title").textContent = `Model #${pageView.page.modelId} on this page`;
-  setPageNotice(pageView.error ? pageView.error.hint || pageView.error.message : "");
+  setPageNotice(pageView.error ? pageView.error.hint || pageView.error.message : unreadableText(pageView.lookup));
   list.replaceChildren(...pageView.page.versions.map((v) => renderRow(v, pageView.page.current)));
 }
 
