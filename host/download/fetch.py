@@ -187,6 +187,15 @@ class Fetch:
         except (OSError, urllib3.exceptions.HTTPError, requests.RequestException):
             return b""
 
+    def _detail(self, text: object) -> str:
+        """CivitAI's error text for a message: short, and withheld when it quotes any 8
+        characters in a row of the API key (a server echoing the token it refused)."""
+        message = str(text or "")[:200]
+        key = self.api_key
+        if key and any(key[i : i + 8] in message for i in range(max(1, len(key) - 7))):
+            return "CivitAI's message is not shown: it quotes the API key"
+        return message
+
     def _refuse(self, response: requests.Response) -> None:
         """Raise what an error status means (JobFailed at once, _Retry to try again)."""
         status = response.status_code
@@ -196,18 +205,18 @@ class Fetch:
             raise failures.login_required(bool(self.api_key))
         if status == 403:
             data = _json_error(body)
-            error = str(data.get("error") or "")
+            error = self._detail(data.get("error"))
             if "deadline" in data or "early access" in error.lower():
-                deadline = data.get("deadline")
-                raise failures.early_access(str(deadline) if deadline else None)
-            raise failures.no_access(403, error[:200])
+                deadline = self._detail(data.get("deadline"))[:64]
+                raise failures.early_access(deadline or None)
+            raise failures.no_access(403, error)
         if status in (404, 410):
             raise failures.gone(status)
         if status == 429:
             raise _Retry("HTTP 429", wait, rate_limited=True)
         if status >= 500 or status == 408:
             raise _Retry(f"HTTP {status}", wait)
-        raise failures.no_access(status, str(_json_error(body).get("error") or "")[:200])
+        raise failures.no_access(status, self._detail(_json_error(body).get("error")))
 
     # -- progress ---------------------------------------------------------------------------
 
