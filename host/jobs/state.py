@@ -105,9 +105,17 @@ def locked_jobs(catalog_dir: str, durable: bool = True) -> Iterator[JobFile]:
     step (it exists exactly when unfinished jobs do)."""
     import filelock
 
+    from host.errors import CatalogBusyError
+
     os.makedirs(catalog_dir, exist_ok=True)
     lock = filelock.FileLock(os.path.join(catalog_dir, JOBS_LOCK_NAME), timeout=LOCK_TIMEOUT_S)
-    with lock:
+    try:
+        lock.acquire()
+    except filelock.Timeout as exc:
+        raise CatalogBusyError(
+            f"another process kept the job file locked for over {LOCK_TIMEOUT_S:.0f} s"
+        ) from exc
+    try:
         data = read_jobs_file(catalog_dir)
         data.setdefault("format", FORMAT)
         before = len(data["jobs"])
@@ -119,6 +127,8 @@ def locked_jobs(catalog_dir: str, durable: bool = True) -> Iterator[JobFile]:
             body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
             save_jobs_file(jobs_path(catalog_dir), body, durable)
             set_active(catalog_dir, bool(jobs.unfinished()))
+    finally:
+        lock.release()
 
 
 def new_job(

@@ -25,6 +25,8 @@ from host.settings import Settings
 
 MAX_PARALLEL = 2
 TICK_S = 0.5
+# Consecutive ticks that could not update the job file before the worker gives up (a minute).
+MAX_TICK_FAILURES = 120
 
 
 class Running:
@@ -105,9 +107,23 @@ def _tick(catalog_dir: str, settings: Settings, running: dict[tuple[str, str], R
 
 
 def run_jobs(catalog_dir: str, settings: Settings) -> None:
+    from host.errors import HostError
+
     running: dict[tuple[str, str], Running] = {}
     wake = threading.Event()
-    while _tick(catalog_dir, settings, running, wake):
+    failures = 0
+    while True:
+        try:
+            if not _tick(catalog_dir, settings, running, wake):
+                return
+            failures = 0
+        except (HostError, OSError) as exc:  # the job file is busy or unwritable: try again
+            from host.log import get_logger
+
+            failures += 1
+            get_logger().warning("job worker could not update the job file: %s", exc)
+            if failures >= MAX_TICK_FAILURES:  # the folder is gone or read-only: give up
+                return
         try:
             os.utime(active_path(catalog_dir))
         except OSError:
@@ -130,6 +146,7 @@ def main(argv: list[str]) -> int:
         return 2
     import filelock
 
+    from host.errors import HostError
     from host.log import get_logger
 
     catalog_dir = os.path.abspath(argv[0])
@@ -147,9 +164,12 @@ def main(argv: list[str]) -> int:
             lock.release()
         # A host that queued a job while this worker was exiting found the lock taken by
         # it; look once more now that the lock is free.
-        with locked_jobs(catalog_dir) as jobs:
-            if not jobs.unfinished():
-                return 0
+        try:
+            with locked_jobs(catalog_dir) as jobs:
+                if not jobs.unfinished():
+                    return 0
+        except (HostError, OSError):
+            return 1
 
 
 if __name__ == "__main__":

@@ -250,3 +250,13 @@ def test_a_missing_models_folder_is_never_created(bench, monkeypatch):
     job = run_to_end(bench, 821)
     assert job["error"]["code"] == "write_failed" and "mounted" in job["error"]["message"]
     assert not gone.exists()
+
+
+def test_a_refusal_quoting_the_api_key_is_not_repeated(bench):
+    from tests.downloads.conftest import API_KEY
+
+    bench.setup_download(822, "k.safetensors", MIB)
+    bench.civitai.set_sequence(download_path(822), [Response(403, {"error": f"bad token {API_KEY}"})])
+    job = run_to_end(bench, 822)
+    assert job["error"]["code"] == "no_access"
+    assert API_KEY[:8] not in job["error"]["message"] and "not shown" in job["error"]["message"]
