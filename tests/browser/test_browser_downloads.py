@@ -25,6 +25,7 @@ SIZE = 4 * MIB
 MODEL = 5301
 VID = 6301
 DOWNLOAD_WAIT_S = 60.0
+API_KEY = "browser-test-key-0123456789"
 
 
 def stored_file(world: World, storage: FakeStorage, name: str, size: int = SIZE) -> str:
@@ -75,6 +76,7 @@ def test_add_and_download_shows_progress_and_ends_downloaded(
     fake_civitai.serve_download(VID, fake_storage.url_for(name))
     gate = threading.Event()  # the storage holds the transfer at 1 MiB until the test lets go
     fake_storage.script(name, [Fault(stall_at=MIB, stall=gate)])
+    world.edit_config(civitai_api_key=API_KEY)
     try:
         page = world.open_model_page(ModelPage(MODEL, "Ink Brush", [Version(VID, "v1")]))
         popup = world.open_actions(page)
@@ -118,7 +120,10 @@ def test_add_and_download_shows_progress_and_ends_downloaded(
         )
         assert [(j["id"], j["state"], j["actions"]) for j in popup.downloads()] == [(VID, "done", [])]
         keep_screenshot(popup.screenshot(shots / "popup-downloaded.png"))
-        # the key rule of SPEC §9: the storage never saw an Authorization header
+        # the key rule of SPEC §9: the Bearer key goes to CivitAI, never to the redirect target
+        (download,) = [r for r in fake_civitai.requests if r.path.startswith(download_path(VID))]
+        assert download.header("authorization") == f"Bearer {API_KEY}"
+        assert fake_storage.requests
         assert all(r.header("authorization") is None for r in fake_storage.requests)
     finally:
         gate.set()
