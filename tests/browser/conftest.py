@@ -63,7 +63,8 @@ def world(browser_world: World, fake_civitai: FakeCivitai) -> Iterator[World]:
     """The session's browser, with empty catalogs, the host installed for the stub only."""
     browser_world.reset()
     fake_civitai.reset()
-    if not browser_world.install_is_default:  # a previous test changed it
+    if not browser_world.install_is_default:  # a previous test changed it (or the config)
+        browser_world.config_path.unlink(missing_ok=True)  # no key or id of its left behind
         browser_world.install_host(STUB_ID)
     try:
         yield browser_world
