@@ -25,7 +25,6 @@ import os
 import struct
 
 from host import jsonfast
-from host.catalog.ids import canonical_id
 from host.catalog.layout import (
     CATALOG_NAMES,
     INDEX_FORMAT,
@@ -33,6 +32,7 @@ from host.catalog.layout import (
     catalog_signature,
     index_path,
 )
+from host.catalog.views import entry_record, reply_safe
 from host.errors import CatalogCorruptError, IndexDamagedError
 
 TYPE_CHECKING = False
@@ -47,41 +47,6 @@ MAGIC = f"catalog-host index {INDEX_FORMAT}\n".encode()
 _SLOT = struct.Struct("<QII")  # id, offset or first slot, length or count
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
-
-
-# A record's text fields are cut to this many characters: one hand-edited or hostile entry
-# must never make a map page (or a lookup) exceed Chrome's 1 MiB reply limit.
-MAX_RECORD_TEXT = 512
-
-
-def _reply_safe(value: Any) -> Any:
-    """A catalog value as a reply can carry it: text cut to MAX_RECORD_TEXT and made valid
-    UTF-8 (json accepts lone surrogates, UTF-8 does not); anything that is not a string or a
-    finite number (NaN, lists, objects) becomes None."""
-    if isinstance(value, str):
-        if len(value) <= MAX_RECORD_TEXT and value.isascii():  # the usual case, and cheap
-            return value
-        return value[:MAX_RECORD_TEXT].encode("utf-8", "replace").decode("utf-8")
-    if value is None or isinstance(value, (bool, int)):
-        return value
-    if isinstance(value, float) and value - value == 0:  # finite
-        return value
-    return None
-
-
-def entry_record(entry: dict[str, Any], catalog: str) -> dict[str, Any]:
-    """The fields map/lookup report for an entry (status is added at answer time)."""
-    base_model = entry.get("base_model")
-    if base_model is None:
-        base_model = entry.get("civitai_base_model")
-    return {
-        "file": _reply_safe(entry.get("file")),
-        "dest": _reply_safe(entry.get("dest")),
-        "name": _reply_safe(entry.get("name")),
-        "base_model": _reply_safe(base_model),
-        "catalog": catalog,
-        "civitai_model_id": canonical_id(entry.get("civitai_model_id")),
-    }
 
 
 def _summary(
@@ -101,8 +66,8 @@ def _summary(
             count = sum(1 for _ in entries(doc))
             catalogs[name] = {
                 "exists": True,
-                "version": _reply_safe(doc.get("version")),
-                "date": _reply_safe(doc.get("date")),
+                "version": reply_safe(doc.get("version")),
+                "date": reply_safe(doc.get("date")),
                 "entries": count,
             }
     return catalogs

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from host.catalog.ids import canonical_id
-from host.catalog.index import entry_record, open_index
+from host.catalog.index import open_index
+from host.catalog.views import entry_record
 
 ids = st.one_of(st.integers(1, 40), st.integers(1, 40).map(str),
                 st.sampled_from([0, -3, True, None, "", "07", "x1", 10**20, 2**64 + 5, 1.5]))

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from host.base_models import DIFFUSION_MODEL_FAMILIES, family_of
-from host.handlers.promote import OTHER_LORAS, lora_category
+from host.catalog.views import base_model_of
+from host.civitai.routing import OTHER_LORAS, lora_category
 
 FLUX = [
     "Flux.1 S",
@@ -165,10 +166,13 @@ def test_diffusion_model_families_are_exactly_the_five_spec_families() -> None:
     ],
 )
 def test_lora_category_by_base_model(base_model: str | None, category: tuple[str, str]) -> None:
-    assert lora_category({"base_model": base_model}) == category
+    assert lora_category(base_model) == category
 
 
 def test_lora_category_falls_back_to_civitai_base_model() -> None:
-    assert lora_category({"civitai_base_model": "Illustrious"}) == ("sdxl_loras", "SDXL / Pony / Illustrious LoRAs")
-    assert lora_category({"base_model": "Flux.1 D", "civitai_base_model": "SD 1.5"}) == ("flux_loras", "Flux LoRAs")
-    assert lora_category({}) == OTHER_LORAS
+    def category(entry: dict[str, str]) -> tuple[str, str]:
+        return lora_category(base_model_of(entry))
+
+    assert category({"civitai_base_model": "Illustrious"}) == ("sdxl_loras", "SDXL / Pony / Illustrious LoRAs")
+    assert category({"base_model": "Flux.1 D", "civitai_base_model": "SD 1.5"}) == ("flux_loras", "Flux LoRAs")
+    assert category({}) == OTHER_LORAS
