@@ -196,15 +196,15 @@ class CatalogIndex:
                 found[vid] = self._record(*row)
         return found
 
-    def versions_of_models(self, model_ids: Iterable[str]) -> dict[str, list[str]]:
-        """Each model id -> its version ids in the catalogs, in catalog order."""
+    def versions_of_models(self, model_ids: Iterable[str], limit: int) -> dict[str, list[str]]:
+        """Each model id -> its first `limit` version ids in the catalogs, in catalog order."""
         result: dict[str, list[str]] = {}
         for mid in model_ids:
             row = self._find(self._models, self._model_count, int(mid))
             first, count = row if row is not None else (0, 0)
             result[mid] = [
                 str(_U64.unpack_from(self._data, self._slots + (first + k) * _U64.size)[0])
-                for k in range(count)
+                for k in range(min(count, limit))
             ]
         return result
 

@@ -4,6 +4,11 @@ live status, and the map etag. The reply-shape decisions live here and nowhere e
 Stdlib only. Status is never cached: it is one stat() per entry asked about. The map etag
 covers the catalog files and the folders the entries live in (a download or a deletion
 changes its folder's mtime), so an unchanged etag is answered without a stat per entry.
+
+Replies are bounded by construction: a record's text fields are cut to MAX_TEXT_JSON_BYTES
+as JSON encodes them, so a record is at most MAX_RECORD_JSON_BYTES whatever the catalog
+holds, and one lookup (at most host.protocol.MAX_LOOKUP_VERSION_IDS records) or one map page
+fits Chrome's 1 MiB reply limit.
 """
 
 from __future__ import annotations
@@ -19,19 +24,51 @@ if TYPE_CHECKING:  # typing costs milliseconds in every cold start
     from collections.abc import Iterable
     from typing import Any
 
-# A record's text fields are cut to this many characters: one hand-edited or hostile entry
-# must never make a map page (or a lookup) exceed Chrome's 1 MiB reply limit.
-MAX_RECORD_TEXT = 512
+# Longest text field of a record, in bytes of its JSON encoding (quotes excluded): fits a
+# 300-character CJK display name (900 bytes), not a hostile one. JSON writes a control
+# character as 6 bytes (\u001f) and other non-ASCII as 2-4 bytes of UTF-8.
+MAX_TEXT_JSON_BYTES = 1024
+RECORD_TEXT_FIELDS = ("file", "dest", "name", "base_model")
+# The most a record takes in a reply: its text fields, its other fields and its key.
+MAX_RECORD_JSON_BYTES = len(RECORD_TEXT_FIELDS) * (MAX_TEXT_JSON_BYTES + 2) + 256
+# The most version ids `by_model` lists for one model (catalog order). CivitAI models have a
+# few dozen versions; a catalog holding thousands of one model must not burst a reply.
+MAX_VERSIONS_PER_MODEL = 100
+
+_SHORT_ESCAPES = frozenset('"\\\b\f\n\r\t')
+
+
+def _json_bytes(char: str) -> int:
+    """How many bytes JSON (non-ASCII kept as UTF-8) takes for one character."""
+    code = ord(char)
+    if code < 0x20:
+        return 2 if char in _SHORT_ESCAPES else 6
+    if code < 0x80:
+        return 2 if char in _SHORT_ESCAPES else 1
+    return 2 if code < 0x800 else 3 if code < 0x10000 else 4
+
+
+def _bounded_text(value: str) -> str:
+    """`value` made valid UTF-8 (json accepts lone surrogates, UTF-8 does not) and cut to
+    MAX_TEXT_JSON_BYTES of JSON."""
+    if len(value) * 6 <= MAX_TEXT_JSON_BYTES:  # any character is at most 6 bytes: fits as is
+        if value.isascii():
+            return value
+        return value.encode("utf-8", "replace").decode("utf-8")
+    value = value[:MAX_TEXT_JSON_BYTES].encode("utf-8", "replace").decode("utf-8")
+    used = 0
+    for position, char in enumerate(value):
+        used += _json_bytes(char)
+        if used > MAX_TEXT_JSON_BYTES:
+            return value[:position]
+    return value
 
 
 def reply_safe(value: Any) -> Any:
-    """A catalog value as a reply can carry it: text cut to MAX_RECORD_TEXT and made valid
-    UTF-8 (json accepts lone surrogates, UTF-8 does not); anything that is not a string or a
-    finite number (NaN, lists, objects) becomes None."""
+    """A catalog value as a reply can carry it: text bounded (see _bounded_text); anything that
+    is not a string or a finite number (NaN, lists, objects) becomes None."""
     if isinstance(value, str):
-        if len(value) <= MAX_RECORD_TEXT and value.isascii():  # the usual case, and cheap
-            return value
-        return value[:MAX_RECORD_TEXT].encode("utf-8", "replace").decode("utf-8")
+        return _bounded_text(value)
     if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, float) and value - value == 0:  # finite
