@@ -77,10 +77,13 @@ def reply_safe(value: Any) -> Any:
 
 
 def base_model_of(entry: dict[str, Any]) -> Any:
-    """An entry's base model: `base_model`, or `civitai_base_model` when that is absent."""
+    """An entry's base model: `base_model`, or `civitai_base_model` (ComfyUI Studio's field)
+    when `base_model` is absent, null or empty."""
     base_model = entry.get("base_model")
-    if base_model is None:
-        base_model = entry.get("civitai_base_model")
+    if base_model is None or base_model == "":
+        fallback = entry.get("civitai_base_model")
+        if fallback is not None:
+            return fallback
     return base_model
 
 

@@ -103,12 +103,13 @@ def _text(value: str) -> str:
     return value.encode("utf-8", "replace").decode("utf-8")
 
 
-def _size_gb(size_kb: float | None) -> float | None:
-    """CivitAI's sizeKB is KiB; GB with 3 decimals. None when absent or absurd (inf)."""
+def _size_gb(size_kb: float | None) -> float:
+    """CivitAI's sizeKB is KiB; GB with 3 decimals. 0 when absent or absurd (inf, negative):
+    ComfyUI Studio computes with it, and null makes it crash."""
     if size_kb is None:
-        return None
+        return 0
     size = round(size_kb * 1024 / 1e9, 3)
-    return size if size - size == 0 and size >= 0 else None
+    return size if size - size == 0 and size >= 0 else 0
 
 
 def build_entry(version: ModelVersion) -> NewEntry:
@@ -141,7 +142,7 @@ def build_entry(version: ModelVersion) -> NewEntry:
         "civitai_model_id": version.model_id,
         "civitai_file_id": file.id,
         "size_gb": _size_gb(file.size_kb),
-        "base_model": None if version.base_model is None else _text(base_model[:MAX_BASE_MODEL_CHARS]),
+        "base_model": _text(base_model[:MAX_BASE_MODEL_CHARS]),  # "" when absent: never null
         "tags": [],
     }
     if version.trained_words:

@@ -244,3 +244,15 @@ def test_the_largest_possible_lookup_reply_fits_one_frame():
     by_model = MAX_LOOKUP_MODEL_IDS * (quoted_id + 3 + MAX_VERSIONS_PER_MODEL * quoted_id)
     envelope = 1024  # {"id": ..., "ok": true, "result": {"by_version": {...}, "by_model": {...}}}
     assert records + by_model + envelope <= MAX_REPLY_BYTES
+
+
+def test_an_empty_base_model_falls_back_to_civitai_base_model(host_env):
+    """Issue 11 K: Studio's catalogs write base_model "" next to civitai_base_model; a record
+    reports the latter, as when base_model is absent."""
+    host_env.write_catalogs(catalog(civitai_entry(5, 6, "a.safetensors", "loras", base_model="",
+                                                  civitai_base_model="Flux.1 D"),
+                                    civitai_entry(7, 8, "b.safetensors", "loras", base_model="")))
+    found = host_env.ok("lookup", version_ids=[5, 7])["by_version"]
+    assert found["5"]["base_model"] == "Flux.1 D"
+    assert found["7"]["base_model"] == ""  # nothing to fall back to
+    assert host_env.ok("map")["by_version"]["5"]["base_model"] == "Flux.1 D"

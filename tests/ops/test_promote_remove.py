@@ -153,3 +153,11 @@ def test_remove_copes_with_non_string_dests_and_removes_both_promote_copies(host
     assert [e["file"] for e in host_env.read("models")["categories"][0]["models"]] == ["a.safetensors"]
     assert host_env.read("models")["categories"][0]["models"][0]["dest"] == 5  # untouched
     assert host_env.read("loras")["categories"][0]["models"] == []
+
+
+def test_promote_routes_an_empty_base_model_by_civitai_base_model(host_env):
+    """Issue 11 K: base_model "" falls back to civitai_base_model for the LoRA category too."""
+    host_env.write_catalogs({"version": 1, "date": "2026-01-01 00:00", "categories": [
+        {"id": "loras", "name": "LoRAs", "models": [
+            civitai_entry(5, 6, "a.safetensors", "loras", base_model="", civitai_base_model="Flux.1 D")]}]})
+    assert host_env.ok("promote", version_id=5)["category"] == "flux_loras"
