@@ -161,3 +161,13 @@ def test_promote_routes_an_empty_base_model_by_civitai_base_model(host_env):
         {"id": "loras", "name": "LoRAs", "models": [
             civitai_entry(5, 6, "a.safetensors", "loras", base_model="", civitai_base_model="Flux.1 D")]}]})
     assert host_env.ok("promote", version_id=5)["category"] == "flux_loras"
+
+
+def test_promote_routes_studio_spellings_like_civitai_ones(host_env):
+    """Issue 11 L: ComfyUI Studio writes `wan-i2v-14b` where CivitAI writes `Wan Video 14B i2v`."""
+    host_env.write_catalogs({"version": 1, "date": "2026-01-01 00:00", "categories": [
+        {"id": "loras", "name": "LoRAs", "models": [
+            civitai_entry(5, 6, "w.safetensors", "loras", base_model="wan-i2v-14b"),
+            civitai_entry(7, 8, "f.safetensors", "loras", base_model="FLUX.1")]}]})
+    assert host_env.ok("promote", version_id=5)["category"] == "wan_loras"
+    assert host_env.ok("promote", version_id=7)["category"] == "flux_loras"

@@ -176,3 +176,29 @@ def test_lora_category_falls_back_to_civitai_base_model() -> None:
     assert category({"civitai_base_model": "Illustrious"}) == ("sdxl_loras", "SDXL / Pony / Illustrious LoRAs")
     assert category({"base_model": "Flux.1 D", "civitai_base_model": "SD 1.5"}) == ("flux_loras", "Flux LoRAs")
     assert category({}) == OTHER_LORAS
+
+
+# ComfyUI Studio's own catalogs spell base models their way (issue 11 L); they route like CivitAI's.
+STUDIO_SPELLINGS = {
+    "WAN": "wan",
+    "wan-i2v-14b": "wan",
+    "wan_t2v_1.3b": "wan",
+    "HunyuanVideo": "hunyuan_video",
+    "hunyuan_video": "hunyuan_video",
+    "FLUX.1": "flux",
+    "flux-dev": "flux",
+    "LTX-Video": "ltxv",
+    "SDXL 1.0": "sdxl",
+    "SD 1.5": "sd1",
+    "sd-1.5": "sd1",
+    "CogVideoX": "cogvideox",
+}
+
+
+@pytest.mark.parametrize(("spelling", "family"), sorted(STUDIO_SPELLINGS.items()))
+def test_comfyui_studio_spellings(spelling: str, family: str) -> None:
+    assert family_of(spelling) == family
+
+
+def test_a_studio_wan_lora_is_promoted_to_wan_loras() -> None:
+    assert lora_category("wan-i2v-14b") == ("wan_loras", "WAN LoRAs")
