@@ -1,12 +1,12 @@
 """A read-only index of both catalogs, in one binary file rebuilt only when a catalog changes.
 
 Why: every `sendNativeMessage` starts a new host process, and parsing a 50,000-entry catalog
-costs far more than the interpreter start (so would importing sqlite3, ~5 ms). The index
-holds, per CivitAI version id, the fields `map` / `lookup` return (without the on-disk status,
-which is checked live), keyed by the catalog files' (mtime, size, inode) signature. A stale
-index is rebuilt from the files; a write rebuilds it from the documents it just saved. The
-file is built in a temp file and renamed into place, so concurrent processes never see half of
-one; readers map it (mmap) and binary-search it, so a lookup reads a few pages whatever the
+costs far more than the interpreter start. The index holds, per CivitAI version id, the record
+`map` / `lookup` return (host.catalog.views; without the on-disk status, which is checked
+live), keyed by the catalog files' signature (host.catalog.layout). A stale index is rebuilt
+from the files; after a write, host.catalog.transaction rebuilds it from the documents it just
+saved. The file is replaced atomically (host.atomicfile), so concurrent processes never see
+half of one; readers map it (mmap) and binary-search it, so a lookup reads a few pages whatever the
 catalog size. Stdlib only.
 
 File layout (little-endian):
