@@ -55,6 +55,9 @@ def _bounded_text(value: str) -> str:
         if value.isascii():
             return value
         return value.encode("utf-8", "replace").decode("utf-8")
+    if (len(value) <= MAX_TEXT_JSON_BYTES and value.isascii() and value.isprintable()
+            and '"' not in value and "\\" not in value):  # one byte per character
+        return value
     value = value[:MAX_TEXT_JSON_BYTES].encode("utf-8", "replace").decode("utf-8")
     used = 0
     for position, char in enumerate(value):
