@@ -216,6 +216,8 @@ def test_a_lookup_of_200_hostile_entries_fits_one_frame(host_env):
     record = reply["result"]["by_version"]["1000"]
     assert record["name"].startswith("\x01\x01") and record["file"].startswith("f\x01")
     assert reply["result"]["by_model"]["77"][:2] == ["1000", "1001"]
+    page = host_env.call("map")
+    assert page["ok"] and len(encode_message(page)) <= MAX_REPLY_BYTES
 
 
 def test_by_model_lists_are_bounded(host_env):
