@@ -4,14 +4,15 @@ The only module that decides paths. platformdirs picks the per-OS folders; it is
 only when a default is actually needed (the installer's launcher names the config file and
 the config names the catalog folder, so a browser-started host never needs it). Paths in
 Settings are plain strings: pathlib costs milliseconds in every cold start. The API key is
-held here and nowhere else; it never appears in repr() or in any reply.
+held here and nowhere else; it never appears in repr(), and host.redaction (where it is
+registered on load) removes it from every reply and log line.
 """
 
 from __future__ import annotations
 
 import os
 
-from host import jsonfast
+from host import jsonfast, redaction
 from host.errors import ConfigError
 
 TYPE_CHECKING = False
@@ -94,6 +95,7 @@ class Settings:
         self.civitai_url = civitai_url
         self.civitai_api_key = civitai_api_key
         self.extension_ids = extension_ids
+        redaction.use_secret(civitai_api_key)  # kept out of every reply and log line from now on
 
     def __repr__(self) -> str:  # never shows the API key
         return f"Settings({self.describe()!r})"

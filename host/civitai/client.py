@@ -18,7 +18,7 @@ import requests
 import urllib3
 from pydantic import ValidationError
 
-from host import __version__
+from host import __version__, redaction
 from host.civitai.models import ModelVersion
 from host.errors import (
     CivitaiBadResponseError,
@@ -85,6 +85,7 @@ class CivitaiClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
+        redaction.use_secret(api_key)
         self._session = session or requests.Session()
         self._sleep = sleep
         self._clock = clock
@@ -191,11 +192,18 @@ class CivitaiClient:
             status, headers, body = self._get_bounded(url, deadline)
             if status == 200:
                 try:
-                    return json.loads(body)
+                    data = json.loads(body)
                 except (ValueError, RecursionError) as exc:  # RecursionError: absurd nesting
                     raise CivitaiBadResponseError(
                         "CivitAI answered 200 with a body that is not JSON"
                     ) from exc
+                # Replies and logs are redacted on the way out, but an entry built from such an
+                # answer would carry the key into models.json (a file name, a type, a name).
+                if self._api_key and redaction.in_json(json.dumps(data, ensure_ascii=False)):
+                    raise CivitaiBadResponseError(
+                        "CivitAI's answer quotes your API key back; it was not used"
+                    )
+                return data
             if status == 404:
                 detail = _short_error(body, self._api_key) or "not found"
                 raise CivitaiNotFoundError(
