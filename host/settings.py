@@ -139,6 +139,28 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def civitai_url_problem(url: object) -> str | None:
+    """Why `url` cannot be the CivitAI base URL, or None when it can.
+
+    The key's destination must be read the same way by every URL parser: urlsplit and
+    requests (urllib3) disagree on userinfo, backslashes and whitespace, e.g. urlsplit reads
+    `http://127.0.0.2:1\\@127.0.0.1` as 127.0.0.1 while requests connects to 127.0.0.2. So a
+    base URL is scheme://host[:port][/path] and nothing else (plain string checks: this runs
+    in every cold start).
+    """
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return "must be an http(s) URL"
+    if "\\" in url:
+        return "must not contain a backslash"
+    if any(ord(char) <= 32 or ord(char) == 127 for char in url):
+        return "must not contain spaces or control characters"
+    if "?" in url or "#" in url:
+        return "must not have a query or a fragment"
+    if "@" in url.split("//", 1)[1].split("/", 1)[0]:
+        return "must not contain a user name or password (user@host)"
+    return None
+
+
 def _pick(env: dict[str, str], config: dict[str, Any], key: str) -> Any:
     value = env.get(CONFIG_KEYS[key])
     if value:
@@ -181,8 +203,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     catalog_dir = _as_path(_pick(env, config, "catalog_dir"), "catalog_dir")
     url = _pick(env, config, "civitai_url") or DEFAULT_CIVITAI_URL
     key = _pick(env, config, "civitai_api_key")
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise ConfigError("config key 'civitai_url' must be an http(s) URL")
+    problem = civitai_url_problem(url)
+    if problem:
+        raise ConfigError(f"config key 'civitai_url' {problem}")
     if key is not None and not isinstance(key, str):
         raise ConfigError("config key 'civitai_api_key' must be a string")
     return Settings(
