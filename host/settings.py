@@ -195,11 +195,21 @@ def _as_ids(value: Any) -> tuple[str, ...]:
     return tuple(ids)
 
 
+def _read_config(env: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    config_path = _as_path(env.get(ENV_CONFIG), ENV_CONFIG) or str(default_config_path())
+    return config_path, read_config_file(config_path)
+
+
+def load_extension_ids(env: dict[str, str] | None = None) -> tuple[str, ...]:
+    """Only the allowed extension ids: enough to check a caller when another key is wrong."""
+    env = dict(os.environ) if env is None else env
+    return _as_ids(_pick(env, _read_config(env)[1], "extension_ids"))
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Settings from the environment, the config file and the defaults, in that order."""
     env = dict(os.environ) if env is None else env
-    config_path = _as_path(env.get(ENV_CONFIG), ENV_CONFIG) or str(default_config_path())
-    config = read_config_file(config_path)
+    config_path, config = _read_config(env)
     catalog_dir = _as_path(_pick(env, config, "catalog_dir"), "catalog_dir")
     url = _pick(env, config, "civitai_url") or DEFAULT_CIVITAI_URL
     key = _pick(env, config, "civitai_api_key")

@@ -23,6 +23,22 @@ _WINDOWS_RESERVED = frozenset(
     + ["com\u00b9", "com\u00b2", "com\u00b3", "lpt\u00b9", "lpt\u00b2", "lpt\u00b3"]
 )
 _FORBIDDEN_CHARS = frozenset('/\\:*?"<>|')
+# Invisible format characters that let a name show as another in a UI: bidi embeddings,
+# overrides, isolates and marks (U+202E shows "x\u202egpj.exe" as "xexe.jpg"), zero-width
+# spaces and joiners-that-are-not, the BOM, soft hyphen, invisible operators, interlinear
+# annotation, deprecated format controls, tag characters. ZWNJ / ZWJ (U+200C / U+200D) are
+# not here: Persian, Indic scripts and emoji sequences need them. A table rather than
+# unicodedata: this runs on every lookup, and the module costs a cold start.
+_INVISIBLE_RANGES = (
+    (0x00AD, 0x00AD), (0x061C, 0x061C), (0x180E, 0x180E), (0x200B, 0x200B),
+    (0x200E, 0x200F), (0x202A, 0x202E), (0x2060, 0x2064), (0x2066, 0x206F),
+    (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0xE0000, 0xE007F),
+)
+
+
+def _invisible(char: str) -> bool:
+    code = ord(char)
+    return any(low <= code <= high for low, high in _INVISIBLE_RANGES)
 
 
 def name_problem(name: object) -> str | None:
@@ -31,9 +47,15 @@ def name_problem(name: object) -> str | None:
         return "the name is empty"
     if name in (".", ".."):
         return "the name is a relative folder reference"
-    # C0 controls, DEL and the C1 controls (U+0080..U+009F, e.g. U+009B, the 8-bit CSI)
-    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in name):
-        return "the name contains a NUL or control character"
+    # isprintable() is false for every character refused below (and for a few allowed
+    # ones): the per-character checks only run for such names.
+    if not name.isprintable():
+        # C0 controls, DEL and the C1 controls (U+0080..U+009F, e.g. U+009B, the 8-bit CSI)
+        if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in name):
+            return "the name contains a NUL or control character"
+        if any(_invisible(ch) for ch in name):
+            return ("the name contains an invisible formatting character (a bidi control, "
+                    "a zero-width space or the like) that can make it look like another name")
     bad = sorted(set(name) & _FORBIDDEN_CHARS)
     if bad:
         return f"the name contains {''.join(bad)!r} (a path separator or a character Windows forbids)"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,10 +84,11 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def replace_atomically(path: Path, data: bytes) -> None:
+def replace_atomically(path: Path, data: bytes, before_rename: Callable[[], None] | None = None) -> None:
     """Write `data` to a temp file beside `path`, fsync it, rename it over `path`. The new
     file keeps the old one's permission bits (mkstemp makes 0600 files, which would lock
-    other accounts or a group out of a shared catalog)."""
+    other accounts or a group out of a shared catalog). `before_rename` runs once the data
+    is safely on disk: if writing it fails, nothing else has been touched."""
     import tempfile  # deferred: reads never need it
 
     try:
@@ -104,6 +105,8 @@ def replace_atomically(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        if before_rename is not None:
+            before_rename()
         os.replace(temp_name, path)
     except BaseException:
         with suppress(OSError):
@@ -139,16 +142,21 @@ def _keep_backup(path: Path, backup: Path) -> None:
 
 
 def write_document(path: Path, doc: Document) -> None:
-    """Save `doc` atomically, keeping the current file as `<name>.bak` first.
+    """Save `doc` atomically, keeping the current file as `<name>.bak`.
 
-    A catalog that is a symlink (to ComfyUI Studio's own file, say) is written through the
-    link: replacing the link itself would silently fork the shared catalog."""
+    The backup is made only once the new version is written and synced: a write that fails
+    (disk full) leaves the previous `.bak` in place. A catalog that is a symlink (to ComfyUI
+    Studio's own file, say) is written through the link: replacing the link itself would
+    silently fork the shared catalog."""
     path = Path(os.path.realpath(path))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def backup() -> None:
         if path.exists():
             _keep_backup(path, path.with_name(path.name + ".bak"))
-        replace_atomically(path, serialize(doc))
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        replace_atomically(path, serialize(doc), before_rename=backup)
     except OSError as exc:
         raise CatalogWriteError(
             f"could not write {path.name}: {exc.strerror or exc}; the previous file is intact",
