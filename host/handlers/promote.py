@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from host.base_models import family_of
 from host.catalog import document
+from host.catalog.paths import dest_parts
 from host.catalog.store import transaction
 from host.context import Context
 from host.errors import NotALoraError, NotFoundError
@@ -37,7 +38,7 @@ def lora_category(entry: dict[str, Any]) -> tuple[str, str]:
 
 def is_lora(entry: dict[str, Any]) -> bool:
     dest = entry.get("dest")
-    return isinstance(dest, str) and (dest == "loras" or dest.startswith("loras/"))
+    return isinstance(dest, str) and dest_parts(dest)[:1] == ["loras"]
 
 
 def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
