@@ -16,7 +16,7 @@ from host.catalog.paths import (
     name_problem,
     presence_problem,
 )
-from host.catalog.store import transaction
+from host.catalog.transaction import transaction
 from host.context import Context
 from host.errors import (
     AmbiguousError,
@@ -44,7 +44,7 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
             raise UnsafePathError(f"refusing the folder {dest!r}: {problem}")
     models_dir = context.settings.models_dir
 
-    with transaction(context.settings.catalog_dir) as txn:
+    with transaction(context.settings.catalog_dir, context.after_reply) as txn:
         matches = {name: document.find_by_file(txn.docs[name], file, dest) for name in CATALOG_NAMES}
         # one folder per place on disk, named as the first entry there writes it
         folders: dict[str, str] = {}
