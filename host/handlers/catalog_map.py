@@ -7,7 +7,6 @@ the client merges pages by union. A matching `etag` on a first request answers `
 
 from __future__ import annotations
 
-from host import jsonfast
 from host.catalog.index import open_index
 from host.catalog.views import listing_tag, map_etag, with_status
 from host.context import Context
@@ -56,7 +55,7 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
                 if by_version and used + cost > PAGE_BUDGET_BYTES:
                     next_cursor = f"{tag}:{position}"
                     break
-                record = with_status(jsonfast.loads(record_json.decode("utf-8")), models_dir)
+                record = with_status(index.decode(record_json), models_dir)
                 by_version[vid] = record
                 mid = record.get("civitai_model_id")
                 if mid is not None:
