@@ -14,6 +14,7 @@ import os
 
 from host import jsonfast, redaction
 from host.errors import ConfigError
+from host.regularfile import read_regular
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and pathlib cost milliseconds in every cold start
@@ -124,8 +125,7 @@ def mask_secret(secret: str) -> str:
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """The config file's object; {} when it does not exist."""
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        raw = read_regular(path)  # a FIFO there must not hang the host
     except FileNotFoundError:
         return {}
     except OSError as exc:

@@ -35,6 +35,7 @@ from host.catalog.layout import (
     summary_ok,
 )
 from host.errors import CatalogCorruptError, IndexDamagedError
+from host.regularfile import open_regular
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds in every cold start
@@ -342,10 +343,15 @@ def _rebuild_from_files(catalog_dir: str | Path) -> CatalogIndex:
 def _open_cached(catalog_dir: str | Path) -> CatalogIndex | None:
     """The index file if it exists, is intact and matches the catalog files now."""
     try:
-        with open(index_path(catalog_dir), "rb") as handle:
-            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):  # absent, unreadable, or empty (mmap refuses size 0)
+        fd = open_regular(index_path(catalog_dir))  # never blocks on a FIFO put there
+    except OSError:  # absent, unreadable, or not a regular file: rebuilt (and replaced)
         return None
+    try:
+        data = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):  # empty (mmap refuses size 0)
+        return None
+    finally:
+        os.close(fd)
     try:
         index = CatalogIndex(data, index_path(catalog_dir))
     except (ValueError, RecursionError, struct.error):  # ValueError: also bad JSON or UTF-8

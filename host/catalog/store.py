@@ -21,6 +21,7 @@ from host.catalog.document import Document, empty_document, shape_problem
 from host.catalog.layout import CATALOG_NAMES
 from host.catalog.pretty import pretty_json
 from host.errors import CatalogBusyError, CatalogCorruptError, CatalogWriteError
+from host.regularfile import read_regular
 
 LOCK_NAME = ".catalog-host.lock"
 # How long an operation waits for another host process to finish its write.
@@ -33,11 +34,13 @@ def read_document(path: Path) -> Document:
     Raises CatalogCorruptError when the file does not parse or is not of the catalog shape.
     """
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)  # a FIFO there must not hang the host
     except FileNotFoundError:
         return empty_document()
     except OSError as exc:
-        raise CatalogCorruptError(f"cannot read {path.name}: {exc.strerror}", file=str(path)) from exc
+        raise CatalogCorruptError(
+            f"cannot read {path.name}: {exc.strerror}; it was left untouched", file=str(path)
+        ) from exc
     try:
         data = json.loads(raw)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
