@@ -216,12 +216,16 @@ class CatalogIndex:
         if isinstance(self._data, mmap.mmap):
             self._data.close()
 
+    def catalog_errors(self) -> dict[str, str]:
+        """Catalog name -> why it could not be read, for each catalog that could not be (its
+        entries are then not in the index: reads answer from the other one)."""
+        return {name: self.summary[name]["error"] for name in CATALOG_NAMES if "error" in self.summary[name]}
+
     def require_readable(self) -> None:
-        """Raise CatalogCorruptError if either catalog file could not be read."""
-        for name in CATALOG_NAMES:
-            error = self.summary[name].get("error")
-            if error:
-                raise CatalogCorruptError(error, catalog=name)
+        """Raise CatalogCorruptError if either catalog file could not be read (for writes,
+        which need both)."""
+        for name, error in self.catalog_errors().items():
+            raise CatalogCorruptError(error, catalog=name)
 
     def _find(self, table: int, count: int, key: int) -> tuple[int, int] | None:
         """Binary search a sorted (id, a, b) table; (a, b) of the row with that id."""

@@ -34,11 +34,12 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
     models_dir = context.settings.models_dir
     index = open_index(context.settings.catalog_dir)
     try:
-        index.require_readable()
+        errors = index.catalog_errors()  # such a catalog's entries are not listed; it is named
+        unreadable = {"catalog_errors": errors} if errors else {}
         etag = map_etag(index, models_dir)
         cursor = params.get("cursor")
         if cursor is None and params.get("etag") == etag:
-            return {"unchanged": True, "etag": etag}
+            return {"unchanged": True, "etag": etag, **unreadable}
         tag = listing_tag(index)
         position = _parse_cursor(cursor, tag) if cursor is not None else 0
         by_version: dict[str, Any] = {}
@@ -64,4 +65,4 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
                 position = seq
     finally:
         index.close()
-    return {"by_version": by_version, "by_model": by_model, "etag": etag, "next": next_cursor}
+    return {"by_version": by_version, "by_model": by_model, "etag": etag, "next": next_cursor, **unreadable}
