@@ -66,3 +66,11 @@ def test_writes_that_need_both_catalogs_still_refuse(broken: tuple[Any, str], re
     error = env.error(request_["op"], **params)
     assert error["code"] == "catalog_corrupt" and name in error["message"], error
     assert env.snapshot() == before
+
+
+def test_a_catalog_error_in_a_reply_is_bounded(host_env: Any) -> None:
+    """The message quotes a category id: a hostile one must not make lookup replies huge."""
+    host_env.write_catalogs(*studio_catalogs())
+    host_env.write_catalogs(loras={"version": 1, "categories": [{"id": "x" * 2_000_000, "models": 5}]})
+    message = host_env.ok("lookup", version_ids=[MODELS_VERSION])["catalog_errors"]["loras"]
+    assert message.startswith("loras.json is not a catalog") and len(message.encode()) <= 1024
