@@ -65,11 +65,11 @@ class _Retry(Exception):
 
 
 def key_may_travel(url: str) -> bool:
-    """The API key goes only over HTTPS, or plain HTTP to this machine (same rule as the
-    metadata client)."""
-    parts = urlsplit(url)
-    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    return parts.scheme == "https" or (parts.scheme == "http" and loopback)
+    """The API key goes only over HTTPS, or plain HTTP to this machine: the metadata client's
+    rule, shared so that the two can never disagree."""
+    from host.civitai.client import _key_may_travel
+
+    return _key_may_travel(url)
 
 
 def retry_after(value: str | None) -> float | None:

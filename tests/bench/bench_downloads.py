@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -61,11 +62,13 @@ def jobs_file(catalog_dir: Path) -> dict[str, Any]:
 
 
 class RssWatch:
-    """The highest VmHWM (peak RSS) seen of whatever worker runs for `catalog_dir`."""
+    """The highest VmHWM (peak RSS) seen of whatever worker runs for `catalog_dir`, and the
+    CPU seconds each worker used (sampled every 50 ms, so the last few ms are missed)."""
 
     def __init__(self, catalog_dir: Path) -> None:
         self.catalog_dir = catalog_dir
         self.peak_kib = 0
+        self.cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
@@ -73,6 +76,12 @@ class RssWatch:
     def _watch(self) -> None:
         while not self._stop.wait(0.05):
             pid = (jobs_file(self.catalog_dir).get("worker") or {}).get("pid")
+            try:
+                with open(f"/proc/{pid}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+                self.cpu[int(pid)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            except (OSError, ValueError, IndexError, TypeError):
+                pass
             try:
                 with open(f"/proc/{pid}/status") as handle:
                     for line in handle:
@@ -130,25 +139,39 @@ def run(args: argparse.Namespace) -> int:
             env.update(CATALOG_HOST_CATALOG_DIR=str(catalog_dir), CATALOG_HOST_MODELS_DIR=str(models_dir),
                        CATALOG_HOST_CIVITAI_URL=civitai.url)
             cold(host_cmd, {"op": "lookup", "version_ids": [ids[0]]}, env)  # builds the index
-            curl_s, ours_s = [], []
+            curl_s, ours_s, curl_cpu, ours_cpu = [], [], [], []
             watch = RssWatch(catalog_dir)
+
+            def children_cpu() -> float:
+                usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+                return usage.ru_utime + usage.ru_stime
+
             for n in range(args.runs):
                 target = work / "curl.out"
-                started = time.perf_counter()
+                started, cpu0 = time.perf_counter(), children_cpu()
                 subprocess.run(["curl", "-s", "-o", str(target), storage.url_for(names[n])], check=True)
                 curl_s.append(time.perf_counter() - started)
+                curl_cpu.append(children_cpu() - cpu0)
                 target.unlink()
-                started = time.perf_counter()
+                workers_before = sum(watch.cpu.values())
+                started, cpu0 = time.perf_counter(), children_cpu()
                 _, (reply,) = cold(host_cmd, {"op": "download", "version_id": BASE_VID + n}, env)
                 assert reply["result"]["status"] == "queued", reply
                 wait_for(out / names[n], 600, catalog_dir, BASE_VID + n)
                 ours_s.append(time.perf_counter() - started)
+                time.sleep(0.2)  # the worker's last CPU sample
+                ours_cpu.append(children_cpu() - cpu0 + sum(watch.cpu.values()) - workers_before)
                 (out / names[n]).unlink()
-                print(f"  run {n + 1}: curl {curl_s[-1]:.2f} s, download -> present {ours_s[-1]:.2f} s", flush=True)
+                print(f"  run {n + 1}: curl {curl_s[-1]:.2f} s ({curl_cpu[-1]:.2f} s CPU), download -> present "
+                      f"{ours_s[-1]:.2f} s ({ours_cpu[-1]:.2f} s CPU, host + worker)", flush=True)
             curl, ours = statistics.median(curl_s), statistics.median(ours_s)
             table.add(f"curl -s -o, {args.size_mib} MiB", "-", f"{curl * 1000:,.0f} ms", "1.00", "-", None)
             table.add(f"download -> present, {args.size_mib} MiB", "-", f"{ours * 1000:,.0f} ms",
                       f"{ours / curl:.2f}", "≤ 1.5", ours / curl <= 1.5)
+            cpu_curl, cpu_ours = statistics.median(curl_cpu), statistics.median(ours_cpu)
+            table.add("CPU time, curl", "-", f"{cpu_curl * 1000:,.0f} ms", "1.00", "-", None)
+            table.add("CPU time, host + worker (hash included)", "-", f"{cpu_ours * 1000:,.0f} ms",
+                      f"{cpu_ours / cpu_curl:.2f}", "-", None)
             time.sleep(1.5)  # let the worker exit: the RSS below is that of the two-download run
 
             # cold lookups, quiet and then while two downloads run (storage at a fast line's pace)
