@@ -216,7 +216,10 @@
     const errors = result && result.catalog_errors;
     if (!errors || typeof errors !== "object") return "";
     return Object.entries(errors)
-      .map(([name, why]) => `${name}.json could not be read, so its entries are not shown: ${why}`)
+      .map(([name, why]) => {
+        const said = String(why);
+        return `Left out of these badges: ${said.includes(`${name}.json`) ? said : `${name}.json: ${said}`}`;
+      })
       .join(" ");
   }
 

@@ -271,3 +271,18 @@ def test_versions_from_links_only_and_in_app_navigation(world: World) -> None:
         V_OLD: "Other version in catalog",
     }
     assert [r["current"] for r in rows] == [False, True, False]
+
+
+def test_an_unreadable_catalog_is_named_on_the_page_and_in_the_popup(world: World) -> None:
+    world.write_catalog(
+        "models", {"loras": [catalog_entry(V_MID, MODEL, "watercolor_v2.safetensors", "loras")]}
+    )
+    (world.catalog_dir / "loras.json").write_text('{"version": 1, "categories": [', "utf-8")
+    page = world.open_model_page(WATERCOLOR)
+    # answered from models.json; the page says which catalog is missing from the answer
+    assert page.badges()[V_MID] == "In catalog"
+    assert page.footer().startswith("Left out of these badges: loras.json is not valid JSON")
+    assert page.notice() == page.footer()
+    popup = world.open_actions(page)
+    assert popup.row(V_MID)["badge"] == "In catalog"
+    assert popup.text("page-notice") == page.footer()
