@@ -1,6 +1,6 @@
 // The popup's "Downloads" section: every download the host knows of (`jobs {}`: the unfinished
 // ones and those of the last 24 h), whichever page started it, with its progress, the failure in
-// words and Cancel. Shown only when there is at least one. First asked by popup.js's host check
+// words, Cancel and Retry. Shown only when there is at least one. First asked by popup.js's host check
 // (so `body[data-checked]` means that check's requests were all answered). Uses popup-page.js's
 // helpers (hostOp, pageEl, progressText, jobErrorText, refreshPage, tellTabToRefresh,
 // ACTIVE_JOB, POLL_MS).
@@ -41,19 +41,24 @@ function renderJobs() {
       }
       progress.append(bar, pageEl("span", { class: "progress-text" }, progressText(job)));
       row.append(progress);
-      const actions = pageEl("div", { class: "actions" });
-      const cancel = pageEl("button", { type: "button", "data-action": "cancel" }, "Cancel");
-      cancel.disabled = jobsView.busy.has(vid);
-      cancel.addEventListener("click", () => cancelJob(vid));
-      actions.append(cancel);
-      row.append(actions);
+      row.append(jobButton(vid, "cancel", "Cancel"));
     } else if (state === "failed") {
+      row.append(jobButton(vid, "retry", "Retry download"));
       row.append(pageEl("p", { class: "message error", "data-kind": "error" }, jobErrorText(job)));
     }
     return row;
   });
   list.replaceChildren(...rows);
   document.body.dataset.jobsBusy = String(jobsView.busy.size);
+}
+
+function jobButton(vid, action, label) {
+  const actions = pageEl("div", { class: "actions" });
+  const button = pageEl("button", { type: "button", "data-action": action }, label);
+  button.disabled = jobsView.busy.has(vid);
+  button.addEventListener("click", () => jobAction(action, vid));
+  actions.append(button);
+  return actions;
 }
 
 async function refreshJobs() {
@@ -72,11 +77,13 @@ async function refreshJobs() {
   }
 }
 
-async function cancelJob(vid) {
+// Cancel (a not_found means it ended meanwhile: the list then says how), or retry a failed one
+// (`download` queues it again and resumes its partial file).
+async function jobAction(action, vid) {
   if (jobsView.busy.has(vid)) return;
   jobsView.busy.add(vid);
   renderJobs();
-  await hostOp("cancel", { version_id: vid }); // a not_found means it ended meanwhile: the list says how
+  await hostOp(action === "retry" ? "download" : "cancel", { version_id: vid });
   jobsView.busy.delete(vid);
   tellTabToRefresh();
   refreshPage(); // the row of this version, if it is on this page

@@ -182,6 +182,13 @@ def test_a_failed_download_says_what_to_do_and_retry_finishes_it(
     assert row["actions"] == ["retry", "promote", "remove"]
     assert not (world.models_dir / "loras" / name).exists()
     keep_screenshot(popup.screenshot(shots / "popup-download-failed.png"))
+    popup.session.wait_for(
+        "document.querySelector('#jobs .job .badge')?.dataset.state === 'failed'",
+        timeout=DOWNLOAD_WAIT_S,
+        what="the Downloads list to say Failed",
+    )
+    (job,) = popup.downloads()
+    assert (job["state"], job["actions"], job["message"]) == ("failed", ["retry"], row["message"])
     lookups = page.lookups()
     page.js("__catalogStub.refresh()")
     page.wait_lookups(lookups + 1)
@@ -296,3 +303,34 @@ def test_remove_after_a_failed_download_also_deletes_its_partial_file(
     assert world.catalog_version_ids("models") == set()
     assert not part.exists()
     assert world.jobs_file()["jobs"][0]["state"] == "canceled"
+
+
+def test_a_failed_download_can_be_retried_from_the_downloads_list_on_another_page(
+    world: World, fake_civitai: FakeCivitai, fake_storage: FakeStorage
+) -> None:
+    name = "ink_brush_retry.safetensors"
+    sha = stored_file(world, fake_storage, name, MIB)
+    missing_entry(world, name, sha)
+    fake_civitai.set_response(download_path(VID), 410, {"error": "gone"})
+    page = world.open_model_page(ModelPage(MODEL, "Ink Brush", [Version(VID, "v1")]))
+    world.open_actions(page).click(VID, "download")
+
+    other = world.open_model_page(ModelPage(5399, "Something Else", [Version(6399, "v1")]))
+    popup = world.open_actions(other)
+    popup.session.wait_for(
+        "document.querySelector('#jobs .job .badge')?.dataset.state === 'failed'",
+        timeout=DOWNLOAD_WAIT_S,
+        what="the Downloads list to say Failed",
+    )
+    (job,) = popup.downloads()
+    assert job["actions"] == ["retry"]
+    assert job["message"].startswith("CivitAI no longer has this file (HTTP 410)")
+
+    fake_civitai.serve_download(VID, fake_storage.url_for(name))
+    popup.click_on(f'#jobs .job[data-version-id="{VID}"] button[data-action="retry"]')
+    popup.session.wait_for(
+        "document.querySelector('#jobs .job .badge')?.dataset.state === 'done'",
+        timeout=DOWNLOAD_WAIT_S,
+        what="the retried download to be done",
+    )
+    assert sha256_of(world.models_dir / "loras" / name) == sha
