@@ -371,9 +371,9 @@
   }
 
   // In-app navigation. The page's own history.pushState cannot be patched from this isolated
-  // world, but the Navigation API's events (Chrome) reach listeners in every world; popstate
-  // covers back/forward everywhere; a URL poll (a string compare) is the fallback for browsers
-  // without the Navigation API (Firefox) and a safety net elsewhere.
+  // world, but the Navigation API's events reach listeners in every world; popstate covers
+  // back/forward everywhere; a URL poll (a string compare) is the fallback for browsers without
+  // the Navigation API and a safety net elsewhere.
   const onUrlMaybeChanged = () => {
     if (location.href !== state.url) scan();
   };
