@@ -17,7 +17,7 @@ import os
 import zlib
 
 from host.catalog.ids import canonical_id
-from host.catalog.paths import dest_problem, file_status
+from host.catalog.paths import dest_parts, dest_problem, file_status
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds in every cold start
@@ -111,7 +111,7 @@ def _folder_state(models_dir: str, dest: str) -> str:
     if dest_problem(dest):
         return "unsafe"
     try:
-        st = os.stat(os.path.join(models_dir, *dest.split("/")) if dest else models_dir)
+        st = os.stat(os.path.join(models_dir, *dest_parts(dest)))
     except (OSError, ValueError):
         return "absent"
     return f"{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
