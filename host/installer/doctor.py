@@ -9,7 +9,6 @@ browsers and browsers found but not registered are warnings: they may be deliber
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +19,11 @@ from host.errors import ConfigError
 from host.installer.browsers import Browser
 from host.installer.launcher import Interpreter, command_line
 from host.installer.machine import Machine
-from host.installer.manifest import launcher_of, manifest_problems
+from host.installer.manifest import manifest_problems
 from host.installer.plan import SANDBOX_NOTE, Options, named_browsers
 from host.installer.probe import PingResult, ping
-from host.installer.targets import OsTargets, Target, targets_for
+from host.installer.registration import resolve
+from host.installer.targets import Detection, OsTargets, Target, targets_for
 from host.settings import STUB_EXTENSION_ID, Settings, default_log_dir, load_settings
 
 
@@ -64,41 +64,17 @@ class Doctor:
             self.pings[key] = ping(launcher, f"chrome-extension://{self.ids[0]}/")
         return self.pings[key]
 
-    def _manifest_path(self, target: Target, finding: Finding) -> Path | None:
-        if not (target.registry_key and target.hive):
-            return target.manifest_path
-        registry = self.machine.registry
-        if not registry.key_exists(target.hive, target.registry_key):
-            return None
-        finding.present = True
-        value = registry.get_default(target.hive, target.registry_key)
-        if not value:
-            finding.problems.append("the registry key has no default value (the manifest path)")
-            return None
-        return Path(value)
-
     def inspect(self, target: Target) -> Finding:
-        finding = Finding(target)
-        path = self._manifest_path(target, finding)
-        if path is None:
+        registration = resolve(self.machine, target)
+        finding = Finding(target, present=registration.present,
+                          problems=list(registration.problems))
+        path = registration.manifest_path
+        if path is None or registration.problems:
             return finding
-        if not (path.exists() or path.is_symlink()):
-            if finding.present:
-                finding.problems.append(f"the key names {path}, which does not exist")
-            return finding
-        finding.present = True
         finding.state = f"manifest {path}" if target.registry_key else "manifest"
-        try:
-            data = json.loads(path.read_bytes())
-        except OSError as exc:
-            finding.problems.append(f"the manifest cannot be read: {exc.strerror or exc}")
-            return finding
-        except ValueError as exc:
-            finding.problems.append(f"the manifest is not valid JSON: {exc}")
-            return finding
         finding.problems += [f"the manifest {p}" for p in
-                             manifest_problems(data, self.ids, self.windows)]
-        launcher = launcher_of(data, path, self.windows) if isinstance(data, dict) else None
+                             manifest_problems(registration.data, self.ids, self.windows)]
+        launcher = registration.launcher
         if launcher is None:
             return finding
         finding.state += f" -> launcher {launcher}"
@@ -158,14 +134,41 @@ def _settings_section(settings: Settings | None, error: str | None, out: TextIO)
         print(f"  {name:<16} {value}", file=out)
 
 
-def _check_browser(doctor: Doctor, os_targets: OsTargets, browser: Browser, system: bool,
-                   report: Report, out: TextIO) -> bool:
+@dataclass
+class BrowserCheck:
+    """One browser's findings at both levels, and whether it is on this machine."""
+
+    browser: Browser
+    user: list[Finding]
+    system: list[Finding]
+    detection: Detection
+
+    @property
+    def found(self) -> str:
+        """The evidence that the browser is on this machine, in words ("" when none)."""
+        return "; ".join(self.detection.installed + [str(s) for s in self.detection.sandboxed])
+
+    @property
+    def registered(self) -> bool:
+        return any(f.present for f in self.user + self.system)
+
+
+def _check_browser(doctor: Doctor, os_targets: OsTargets, browser: Browser) -> BrowserCheck:
+    return BrowserCheck(
+        browser,
+        [doctor.inspect(t) for t in os_targets.user_targets(browser)],
+        [doctor.inspect(t) for t in os_targets.system_targets(browser)],
+        os_targets.detect(browser),
+    )
+
+
+def _report_browser(doctor: Doctor, check: BrowserCheck, system: bool, report: Report,
+                    out: TextIO) -> bool:
     """Print one browser's block; return whether it has a working registration."""
-    detection = os_targets.detect(browser)
-    user = [doctor.inspect(t) for t in os_targets.user_targets(browser)]
-    system_findings = [doctor.inspect(t) for t in os_targets.system_targets(browser)]
-    found = "; ".join(detection.installed + detection.sandboxed) or "not found on this machine"
-    print(f"{browser.label} [{browser.key}]: {found}", file=out)
+    browser, user, system_findings = check.browser, check.user, check.system
+    detection = check.detection
+    print(f"{browser.label} [{browser.key}]: {check.found or 'not found on this machine'}",
+          file=out)
     for level, findings in (("user", user), ("system", system_findings)):
         for f in findings:
             if f.present:
@@ -190,9 +193,8 @@ def _check_browser(doctor: Doctor, os_targets: OsTargets, browser: Browser, syst
             f"`{doctor.install_command(browser, 'user')}`",
         ))
     registered = any(f.present for f in user + system_findings)
-    for evidence in detection.sandboxed:
-        kind = evidence.split(" ", 1)[0]
-        report.warnings.append(SANDBOX_NOTE.format(label=browser.label, kind=kind))
+    for sandbox in detection.sandboxed:
+        report.warnings.append(SANDBOX_NOTE.format(label=browser.label, kind=sandbox.kind))
     if detection.installed and not registered:
         report.warnings.append(
             f"{browser.label} is installed but the host is not registered with it; fix: "
@@ -234,8 +236,14 @@ def run_doctor(machine: Machine, interp: Interpreter, options: Options, out: Tex
                                     "re-run install with the same --user-data-dir"))
     else:
         browsers = named_browsers(os_targets, options.browsers or ["all"])
-        for browser in browsers:
-            working |= _check_browser(doctor, os_targets, browser, options.system, report, out)
+        checks = [_check_browser(doctor, os_targets, browser) for browser in browsers]
+        absent = [c.browser.label for c in checks if not (c.found or c.registered)]
+        for check in checks:
+            if check.found or check.registered:
+                working |= _report_browser(doctor, check, options.system, report, out)
+        if absent:
+            print(f"Not found on this machine (nothing registered): {', '.join(absent)}",
+                  file=out)
     _host_view_warnings(doctor, settings, report)
     if not working:
         report.problems.append(("the host is not registered (and working) with any browser "

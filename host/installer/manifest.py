@@ -1,7 +1,7 @@
 """The host manifest: built in code from the source data, and checked when read back (doctor).
 
-`SOURCE` mirrors manifest/host.json in the repository (a test keeps them equal); it is embedded
-so that an installed package does not need the checkout. Chrome's rules: `path` absolute on
+`SOURCE` is `host.json` beside this module, shipped as package data (name, description, type
+and the ids allowed by default). Chrome's rules: `path` absolute on
 Linux and macOS (Windows also allows a path relative to the manifest), `type` "stdio", and
 `allowed_origins` exact `chrome-extension://<id>/` origins with the trailing slash: Chrome
 rejects wildcards.
@@ -11,22 +11,16 @@ from __future__ import annotations
 
 import json
 import re
+from importlib import resources
 from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from host import HOST_NAME
 from host.installer.errors import InstallerError
-from host.settings import STUB_EXTENSION_ID, origin_of
+from host.settings import origin_of
 
-DESCRIPTION = (
-    "catalog-host: tells the CivitAI catalog extension which models are in your ComfyUI catalog"
-)
-SOURCE: dict[str, Any] = {
-    "name": HOST_NAME,
-    "description": DESCRIPTION,
-    "type": "stdio",
-    "allowed_extension_ids": [STUB_EXTENSION_ID],
-}
+SOURCE: dict[str, Any] = json.loads(
+    resources.files(__package__ or "host.installer").joinpath("host.json").read_bytes())
 # An extension id: 32 letters a-p (a SHA-256 prefix written in the alphabet a..p).
 _ID = re.compile(r"[a-p]{32}")
 _ORIGIN = re.compile(r"chrome-extension://([a-p]{32})/")

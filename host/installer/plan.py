@@ -8,7 +8,6 @@ launcher that is not there yet; uninstall removes in the reverse order.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from host.installer.errors import InstallerError
 from host.installer.launcher import LAUNCHER_NAME, Interpreter, Launcher, plan_launcher
 from host.installer.machine import Machine
 from host.installer.manifest import build_manifest, manifest_bytes
+from host.installer.registration import resolve
 from host.installer.targets import OsTargets, Target, merge_targets, targets_for
 
 # install.sh / install.ps1 drop this file into the venv they create: `uninstall --remove-venv`
@@ -83,9 +83,9 @@ def named_browsers(os_targets: OsTargets, names: list[str]) -> list[Browser]:
 def _sandbox_notes(os_targets: OsTargets, browsers: list[Browser]) -> list[str]:
     notes = []
     for browser in browsers:
-        for evidence in os_targets.detect(browser).sandboxed:
-            kind = evidence.split(" ", 1)[0]
-            notes.append(SANDBOX_NOTE.format(label=browser.label, kind=kind) + f" [{evidence}]")
+        for sandbox in os_targets.detect(browser).sandboxed:
+            notes.append(SANDBOX_NOTE.format(label=browser.label, kind=sandbox.kind)
+                         + f" [{sandbox}]")
     return notes
 
 
@@ -164,22 +164,6 @@ def install_plan(machine: Machine, options: Options, interp: Interpreter) -> Ins
     return InstallPlan(actions, selection, launcher, manifest, ids, machine.config_path, config)
 
 
-def registered_launcher(machine: Machine, target: Target) -> str | None:
-    """The `path` of the manifest registered at this target, if one is there and readable."""
-    manifest_path: Path | None = target.manifest_path
-    if target.registry_key and target.hive:
-        value = machine.registry.get_default(target.hive, target.registry_key)
-        manifest_path = Path(value) if value else None
-    if manifest_path is None:
-        return None
-    try:
-        data = json.loads(manifest_path.read_bytes())
-    except (OSError, ValueError):
-        return None
-    path = data.get("path") if isinstance(data, dict) else None
-    return path if isinstance(path, str) else None
-
-
 def _all_known_targets(os_targets: OsTargets) -> list[Target]:
     found: list[Target] = []
     for browser in os_targets.browsers():
@@ -221,7 +205,7 @@ def uninstall_plan(machine: Machine, options: Options) -> UninstallPlan:
         leaving = {t.identity for t in selection.targets}
         still_used = [t.where for t in _all_known_targets(os_targets)
                       if t.identity not in leaving
-                      and registered_launcher(machine, t) == str(launcher)]
+                      and resolve(machine, t).launcher == launcher]
         if still_used:
             kept.append(f"launcher {launcher} (still registered at {', '.join(still_used)})")
         else:

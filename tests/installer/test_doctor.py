@@ -170,3 +170,16 @@ reply = json.dumps({"id": request["id"], "ok": True,
                     "result": {"host": "catalog-host", "version": "9.9.9", "protocol": 1}}).encode()
 sys.stdout.buffer.write(struct.pack("=I", len(reply)) + reply)
 """
+
+
+def test_browsers_not_found_are_listed_on_one_line(healthy: FakeWorld) -> None:
+    (healthy.home / ".config" / "vivaldi").mkdir()
+    status, out = healthy.run("doctor")
+    assert status == 0, out
+    lines = [line for line in out.splitlines() if line.startswith("Not found on this machine")]
+    assert lines == ["Not found on this machine (nothing registered): Google Chrome, "
+                     "Google Chrome Beta, Google Chrome Dev, Google Chrome Canary, Microsoft Edge, "
+                     "Microsoft Edge Beta, Microsoft Edge Dev, Brave, Opera"]
+    # Found or registered browsers keep their own block.
+    assert "Chromium [chromium]:" in out and "Vivaldi [vivaldi]:" in out
+    assert "Brave [brave]" not in out
