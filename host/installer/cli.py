@@ -147,8 +147,12 @@ def run_install(machine: Machine, interp: Interpreter, options: Options, out: Te
         print(f"  {labels}\n      {target.where}", file=out)
     print(f"Extensions: {', '.join(plan.extension_ids)}", file=out)
     print(f"Launcher:   {plan.launcher.path}", file=out)
-    for line in _folder_report(machine, plan):
-        print(line, file=out)
+    if options.system:
+        print(f"Config:     each user's own ({machine.config_path} for you); a system-wide "
+              "install writes nothing in a home", file=out)
+    else:
+        for line in _folder_report(machine, plan):
+            print(line, file=out)
     selectors = _selector_args(options)
     print(f"Check:      {command_line(machine, interp, 'doctor', *selectors)}", file=out)
     print(f"Uninstall:  {command_line(machine, interp, 'uninstall', *selectors)}"

@@ -78,6 +78,12 @@ class Doctor:
         if launcher is None:
             return finding
         finding.state += f" -> launcher {launcher}"
+        system = self.machine.system_dir
+        if target.level == "system" and system not in launcher.absolute().parents:
+            finding.problems.append(
+                f"the system-wide manifest names a launcher outside {system}: whoever can write "
+                f"{launcher} chooses what every account's browser runs (reinstall with "
+                "`sudo sh install/install.sh --system`)")
         if not launcher.is_file():
             finding.problems.append(f"the launcher {launcher} does not exist")
         elif not self.windows and not os.access(launcher, os.X_OK):

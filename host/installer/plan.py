@@ -29,7 +29,7 @@ from host.installer.configfile import (
     read_existing,
 )
 from host.installer.errors import InstallerError
-from host.installer.launcher import LAUNCHER_NAME, Interpreter, Launcher, plan_launcher
+from host.installer.launcher import Interpreter, Launcher, launcher_path, plan_launcher
 from host.installer.machine import Machine
 from host.installer.manifest import build_manifest, manifest_bytes
 from host.installer.registration import resolve
@@ -142,16 +142,25 @@ class InstallPlan:
 def install_plan(machine: Machine, options: Options, interp: Interpreter) -> InstallPlan:
     os_targets = targets_for(machine)
     selection = select_targets(os_targets, options, uninstall=False)
+    if options.system and (options.models_dir or options.catalog_dir):
+        raise InstallerError(
+            "--models-dir and --catalog-dir are each user's own settings; a system-wide install "
+            "writes nothing in any user's home",
+            fix="run `install --models-dir DIR` as each user (without --system), or write them in "
+            "that user's config file",
+        )
     existing = read_existing(machine.config_path)
     ids = effective_extension_ids(options.extension_ids, existing, machine.env)
     # The same folder as host.settings.default_catalog_dir(), for the machine being installed.
     config = merged_config(existing, ids, options.models_dir, options.catalog_dir,
                            machine.data_dir / "catalogs")
-    launcher = plan_launcher(machine, interp, pin_config=not options.system)
+    launcher = plan_launcher(machine, interp, system=options.system)
     manifest = build_manifest(str(launcher.path), ids)
     content = manifest_bytes(manifest)
 
-    actions: list[Action] = [
+    # A system-wide install (run as root) never writes into a home: no root-owned config file
+    # where the user lives. Each user's host reads that user's own config.
+    actions: list[Action] = [] if options.system else [
         WriteFile("config", machine.config_path, config_bytes(config), private=True)
     ]
     if launcher.content is not None:
@@ -171,8 +180,8 @@ def _all_known_targets(os_targets: OsTargets) -> list[Target]:
     return merge_targets(found)
 
 
-def _venv_candidates(machine: Machine) -> list[Path]:
-    candidates = [machine.data_dir / "venv"]
+def _venv_candidates(machine: Machine, system: bool) -> list[Path]:
+    candidates = [(machine.system_dir if system else machine.data_dir) / "venv"]
     if machine.env.get(ENV_VENV):
         candidates.insert(0, Path(machine.env[ENV_VENV]))
     if sys.prefix != sys.base_prefix:
@@ -201,7 +210,7 @@ def uninstall_plan(machine: Machine, options: Options) -> UninstallPlan:
 
     kept: list[str] = []
     if machine.os != "windows":  # on Windows the launcher is the venv's own .exe
-        launcher = machine.data_dir / "bin" / LAUNCHER_NAME
+        launcher = launcher_path(machine, options.system)
         leaving = {t.identity for t in selection.targets}
         still_used = [t.where for t in _all_known_targets(os_targets)
                       if t.identity not in leaving
@@ -209,10 +218,11 @@ def uninstall_plan(machine: Machine, options: Options) -> UninstallPlan:
         if still_used:
             kept.append(f"launcher {launcher} (still registered at {', '.join(still_used)})")
         else:
-            # Our data folder goes too if that leaves it empty (rmdir: never the catalog in it).
-            actions.append(RemoveFile("launcher", launcher, machine.data_dir.parent))
+            # Our folder goes too if that leaves it empty (rmdir: never the catalog in it).
+            actions.append(RemoveFile("launcher", launcher, launcher.parent.parent.parent))
     if options.remove_venv:
-        marked = [p for p in _venv_candidates(machine) if (p / VENV_MARKER).is_file()]
+        candidates = _venv_candidates(machine, options.system)
+        marked = [p for p in candidates if (p / VENV_MARKER).is_file()]
         running = Path(sys.prefix).absolute()
         for venv in marked:
             if machine.os == "windows" and venv == running:
@@ -223,6 +233,6 @@ def uninstall_plan(machine: Machine, options: Options) -> UninstallPlan:
                 actions.append(RemoveTree("virtual environment", venv))
         if not marked:
             kept.append("no venv removed: none of "
-                        + ", ".join(str(p) for p in _venv_candidates(machine))
+                        + ", ".join(str(p) for p in _venv_candidates(machine, options.system))
                         + " was created by install.sh / install.ps1")
     return UninstallPlan(actions, selection, kept)

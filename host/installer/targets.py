@@ -2,7 +2,8 @@
 browser table's per-OS `places`) and one Windows class (registry), importable everywhere.
 
 A `Target` is one place a browser reads: a manifest file, plus on Windows the registry key whose
-default value names that file. `targets_for(machine)` picks the class for the machine's OS. Detection (is the browser here? is it a snap or flatpak?) only
+default value names that file. `targets_for(machine)` picks the class for the machine's OS.
+Detection (is the browser here? is it a snap or flatpak?) only
 looks at folders and PATH; it never starts a browser.
 """
 
@@ -198,8 +199,9 @@ class WindowsTargets(OsTargets):
     """Windows: a registry key per browser family, whose default value names a manifest file.
 
     Browsers there read no folder, so the manifests live in our own data folder (user level) or
-    in %ProgramData%\\catalog-host (system level, HKLM), one per family so that uninstalling one
-    family never leaves another's key pointing at a deleted file.
+    in %ProgramFiles%\\catalog-host (system level, HKLM: only administrators write there), one
+    per family so that uninstalling one family never leaves another's key pointing at a
+    deleted file.
     """
 
     def supports(self, browser: Browser) -> bool:
@@ -223,7 +225,7 @@ class WindowsTargets(OsTargets):
         return self._target(browser, "user", "HKCU", self.machine.data_dir)
 
     def system_targets(self, browser: Browser) -> list[Target]:
-        return self._target(browser, "system", "HKLM", self.machine.system_data_dir)
+        return self._target(browser, "system", "HKLM", self.machine.system_dir)
 
     def profile_target(self, user_data_dir: Path) -> Target:
         raise InstallerError(

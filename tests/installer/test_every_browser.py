@@ -120,21 +120,27 @@ def expected_files(world: FakeWorld, os_name: str, key: str, level: str) -> list
     return [Path(value).relative_to(world.tmp).as_posix()]
 
 
-def launcher_path(world: FakeWorld, os_name: str) -> str:
+def launcher_path(world: FakeWorld, os_name: str, level: str) -> str:
+    """The venv's exe on Windows; else the script install writes, in the root-owned system
+    folder for a system-level install (/opt/catalog-host, /Library/Application Support/...)."""
     if os_name == "windows":
         return str(world.interp.scripts_dir / "catalog-host.exe")
-    return str(world.machine.data_dir / "bin" / "catalog-host")
+    system = {"linux": "root/opt/catalog-host",
+              "macos": "root/Library/Application Support/catalog-host"}[os_name]
+    folder = world.tmp / system if level == "system" else world.machine.data_dir
+    return str(folder / "bin" / "catalog-host")
 
 
 @pytest.mark.parametrize(("os_name", "key", "level"), CASES)
 def test_install_reinstall_uninstall_dry_run(
     world_factory: Callable[..., FakeWorld], os_name: str, key: str, level: str
 ) -> None:
-    world = world_factory(os_name)
+    world = world_factory(os_name, system_venv=level == "system")
     selectors = ["--browser", key] + (["--system"] if level == "system" else [])
     if level == "system":  # the vendor's folders exist where its browser is installed
         vendor = {"linux": LINUX_SYSTEM, "macos": MAC_SYSTEM}.get(os_name, {}).get(key)
-        world.tmp.joinpath("root", vendor or "ProgramData/x").parent.mkdir(parents=True)
+        world.tmp.joinpath("root", vendor or "Program Files/x").parent.mkdir(parents=True,
+                                                                             exist_ok=True)
     before = world.snapshot()
 
     # A dry run writes nothing (files, folders, registry) but names every place it would write.
@@ -155,19 +161,23 @@ def test_install_reinstall_uninstall_dry_run(
     files = expected_files(world, os_name, key, level)
     for rel in files:
         manifest = json.loads((world.tmp / rel).read_text("utf-8"))
-        assert manifest == expected_manifest(launcher_path(world, os_name))
+        assert manifest == expected_manifest(launcher_path(world, os_name, level))
     if os_name == "windows":
         hive = "HKLM" if level == "system" else "HKCU"
         assert set(world.registry.values) == {(hive, WINDOWS_KEY[key].lower())}
     else:
-        launcher = world.tmp / launcher_path(world, os_name)
+        launcher = world.tmp / launcher_path(world, os_name, level)
         assert launcher.read_bytes().startswith(b"#!/bin/sh\n")
     after_install = world.snapshot()
     written = {p for p, data in after_install.items() if data is not None} - set(before)
     config = world.machine.config_path.relative_to(world.tmp).as_posix()
-    launcher_rel = Path(launcher_path(world, os_name)).relative_to(world.tmp).as_posix()
-    # Only the manifests, the config and (POSIX) our launcher: nothing anywhere else.
-    assert written == {*files, config, *([launcher_rel] if os_name != "windows" else [])}
+    launcher_rel = Path(launcher_path(world, os_name, level)).relative_to(world.tmp).as_posix()
+    # Only the manifests, the config (user level) and (POSIX) our launcher: nothing else; a
+    # system-level install writes nothing in the home.
+    user_config = [config] if level == "user" else []
+    assert written == {*files, *user_config, *([launcher_rel] if os_name != "windows" else [])}
+    if level == "system":
+        assert not any(p.startswith("home/") for p in written)
 
     # Re-install: idempotent, byte for byte, and says so.
     registry_before = dict(world.registry.values)
@@ -182,5 +192,5 @@ def test_install_reinstall_uninstall_dry_run(
     assert status == 0, out
     assert world.registry.values == {}
     left = world.snapshot()
-    config_dirs = {"home/config-dir", config}
+    config_dirs = {"home/config-dir", config} if level == "user" else set()
     assert {p for p in left if p not in before} == config_dirs
