@@ -1,6 +1,8 @@
 """What a handler may use: the settings in force, loaded once per process and only on demand.
 
-Stdlib only. The caller's origin is checked here, once, against the configured extension ids.
+Stdlib only. The caller is checked here, once, against the configured ids of its browser family:
+a Chrome origin (`chrome-extension://<id>/`) against `extension_ids`, anything else (the add-on
+id Firefox passes) against `firefox_extension_ids`.
 """
 
 from __future__ import annotations
@@ -23,11 +25,17 @@ class Context:
         return self._settings
 
     def check_origin(self) -> None:
-        """Refuse a caller whose origin (argv[1], given by the browser) is not allowed."""
-        if self.origin is None:
+        """Refuse a caller (named by the browser on the command line) that is not allowed."""
+        origin = self.origin
+        if origin is None:
             return
-        if self.origin not in self.settings.allowed_origins:
+        settings = self.settings
+        if origin.startswith("chrome-extension://"):
+            allowed = origin in settings.allowed_origins
+        else:
+            allowed = origin in settings.firefox_extension_ids
+        if not allowed:
             raise ForbiddenOriginError(
-                f"the extension {self.origin} is not allowed to use this host; add its id with "
-                "`catalog-host install --extension-id <id>`",
+                f"the extension {origin or '(Firefox named no add-on)'} is not allowed to use "
+                "this host; add its id with `catalog-host install --extension-id <id>`",
             )

@@ -1,5 +1,14 @@
 """The one table of browsers: where each looks for native-messaging host manifests, per OS.
 
+Two families: Chromium (manifests list `allowed_origins`) and Gecko (Firefox: `allowed_extensions`,
+add-on ids). Firefox's row is Mozilla's documented locations (MDN "Native manifests": Linux
+`~/.mozilla/native-messaging-hosts` and `/usr/lib/mozilla/native-messaging-hosts`, macOS
+`~/Library/Application Support/Mozilla/NativeMessagingHosts` and
+`/Library/Application Support/Mozilla/NativeMessagingHosts`, Windows
+`HKCU|HKLM\\Software\\Mozilla\\NativeMessagingHosts\\<name>`); every Mozilla build (release, ESR,
+Beta, Developer Edition, Nightly) reads them. Firefox forks (LibreWolf, Waterfox, ...) are left
+out: their folders are not documented by their makers, only guessed in user reports.
+
 Data only (stdlib); `host.installer.targets` turns a row into paths and registry keys. Each row
 has a `user` / `system` table keyed by OS (`PLACES`) and, for Windows, the registry family.
 Sources: Chrome's and Edge's native-messaging docs, Chromium's chrome_paths_{linux,mac}.cc
@@ -17,6 +26,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 PosixOs = Literal["linux", "macos"]
+Family = Literal["chromium", "gecko"]
 # The folder a user-level path is relative to: "config" is Chromium's config base
 # ($CHROME_CONFIG_HOME, $XDG_CONFIG_HOME or ~/.config on Linux; ~/Library/Application Support
 # on macOS), "home" the home folder itself.
@@ -66,6 +76,7 @@ class Browser:
     flatpak: str | None = None
     # False: the browser reads its default folder whatever --user-data-dir it was started with.
     follows_user_data_dir: bool = True
+    family: Family = "chromium"
 
 
 # Chrome's system folders; Brave, Vivaldi and Opera (traced on Linux) read these too.
@@ -161,6 +172,21 @@ BROWSERS: tuple[Browser, ...] = (
         windows=_WIN_CHROME,
         linux_commands=("opera",), macos_apps=("Opera.app",),
         snap="opera", flatpak="com.opera.Opera", follows_user_data_dir=False,
+    ),
+    Browser(
+        key="firefox", label="Firefox",
+        places={
+            "linux": Places((".mozilla/native-messaging-hosts",),
+                            "usr/lib/mozilla/native-messaging-hosts",
+                            seen=".mozilla/firefox", base="home"),
+            "macos": Places(("Mozilla/NativeMessagingHosts",),
+                            "Library/Application Support/Mozilla/NativeMessagingHosts",
+                            seen="Firefox"),
+        },
+        windows="Mozilla", windows_seen=r"Software\Mozilla\Mozilla Firefox",
+        linux_commands=("firefox", "firefox-esr"), macos_apps=("Firefox.app",),
+        snap="firefox", flatpak="org.mozilla.firefox", follows_user_data_dir=False,
+        family="gecko",
     ),
 )
 

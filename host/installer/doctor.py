@@ -2,7 +2,9 @@
 
 Read-only, except that it starts each registered launcher once for a real framed `ping`. Both
 levels are checked because a user-level manifest shadows the system one even when it is broken
-(Chrome takes the first manifest it finds and never falls back). The exit status is 1 when
+(Chrome takes the first manifest it finds and never falls back). Firefox manifests are checked
+for the configured add-on ids, and pinged with Firefox's arguments: a wrong or missing id looks,
+from the extension, exactly like a missing host. The exit status is 1 when
 something is broken; each problem comes with its fix in words. Sandboxed (snap / flatpak)
 browsers and browsers found but not registered are warnings: they may be deliberate.
 """
@@ -16,15 +18,21 @@ from typing import TextIO
 
 from host import __version__
 from host.errors import ConfigError
-from host.installer.browsers import Browser
+from host.installer.browsers import Browser, Family
 from host.installer.launcher import Interpreter, command_line
 from host.installer.machine import Machine
 from host.installer.manifest import manifest_problems
 from host.installer.plan import SANDBOX_NOTE, Options, named_browsers
-from host.installer.probe import PingResult, ping
+from host.installer.probe import PingResult, caller_args, ping
 from host.installer.registration import resolve
 from host.installer.targets import Detection, OsTargets, Target, targets_for
-from host.settings import STUB_EXTENSION_ID, Settings, default_log_dir, load_settings
+from host.settings import (
+    STUB_EXTENSION_ID,
+    STUB_GECKO_ID,
+    Settings,
+    default_log_dir,
+    load_settings,
+)
 
 
 @dataclass
@@ -51,17 +59,21 @@ class Report:
 class Doctor:
     """Reads what each target holds; starts each distinct launcher once for a ping."""
 
-    def __init__(self, machine: Machine, interp: Interpreter, ids: tuple[str, ...]) -> None:
+    def __init__(self, machine: Machine, interp: Interpreter,
+                 ids: dict[Family, tuple[str, ...]]) -> None:
         self.machine = machine
         self.interp = interp
         self.ids = ids
         self.windows = machine.os == "windows"
-        self.pings: dict[str, PingResult] = {}
+        # (launcher, family) -> the ping as that family's browser would start it
+        self.pings: dict[tuple[str, Family], PingResult] = {}
 
-    def _ping(self, launcher: Path) -> PingResult:
-        key = str(launcher)
+    def _ping(self, launcher: Path, family: Family, manifest: Path) -> PingResult:
+        key = (str(launcher), family)
         if key not in self.pings:
-            self.pings[key] = ping(launcher, f"chrome-extension://{self.ids[0]}/")
+            ids = self.ids[family]
+            self.pings[key] = (ping(launcher, caller_args(family, ids[0], manifest)) if ids else
+                               PingResult(False, "no extension id is configured to call it as", 0.0))
         return self.pings[key]
 
     def inspect(self, target: Target) -> Finding:
@@ -72,8 +84,8 @@ class Doctor:
         if path is None or registration.problems:
             return finding
         finding.state = f"manifest {path}" if target.registry_key else "manifest"
-        finding.problems += [f"the manifest {p}" for p in
-                             manifest_problems(registration.data, self.ids, self.windows)]
+        finding.problems += [f"the manifest {p}" for p in manifest_problems(
+            registration.data, self.ids[target.family], self.windows, target.family)]
         launcher = registration.launcher
         if launcher is None:
             return finding
@@ -89,7 +101,7 @@ class Doctor:
         elif not self.windows and not os.access(launcher, os.X_OK):
             finding.problems.append(f"the launcher {launcher} is not executable")
         else:
-            finding.ping = self._ping(launcher)
+            finding.ping = self._ping(launcher, target.family, path)
             if not finding.ping.ok:
                 finding.problems.append(f"the launcher does not answer ping: {finding.ping.detail}")
         return finding
@@ -134,6 +146,7 @@ def _settings_section(settings: Settings | None, error: str | None, out: TextIO)
         ("civitai url", desc["civitai_url"]),
         ("civitai api key", desc["civitai_api_key"] or "not set"),
         ("extension ids", ", ".join(desc["extension_ids"])),
+        ("firefox add-ons", ", ".join(desc["firefox_extension_ids"])),
         ("logs", str(default_log_dir())),
     ]
     for name, value in rows:
@@ -218,7 +231,10 @@ def run_doctor(machine: Machine, interp: Interpreter, options: Options, out: Tex
         settings, error = None, exc.message
         report.problems.append((f"the config file is unusable: {exc.message}",
                                 "correct it (one JSON object) or move it away"))
-    ids = settings.extension_ids if settings else (STUB_EXTENSION_ID,)
+    ids: dict[Family, tuple[str, ...]] = {
+        "chromium": settings.extension_ids if settings else (STUB_EXTENSION_ID,),
+        "gecko": settings.firefox_extension_ids if settings else (STUB_GECKO_ID,),
+    }
     print(f"catalog-host doctor ({__version__}, {machine.os})\n", file=out)
     _settings_section(settings, error, out)
     if settings and settings.models_dir is None:
@@ -261,7 +277,7 @@ def _host_view_warnings(doctor: Doctor, settings: Settings | None, report: Repor
     """The host the browser starts may see other folders than this shell (other environment)."""
     if settings is None:
         return
-    for launcher, result in doctor.pings.items():
+    for (launcher, _family), result in doctor.pings.items():
         seen = (result.result or {}).get("catalog_dir")
         if result.ok and isinstance(seen, str) and Path(seen) != Path(settings.catalog_dir):
             report.warnings.append(

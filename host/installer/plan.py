@@ -21,17 +21,12 @@ from host.installer.actions import (
     SetRegistryDefault,
     WriteFile,
 )
-from host.installer.browsers import BY_KEY, Browser
-from host.installer.configfile import (
-    config_bytes,
-    effective_extension_ids,
-    merged_config,
-    read_existing,
-)
+from host.installer.browsers import BY_KEY, Browser, Family
+from host.installer.configfile import config_bytes, effective_ids, merged_config, read_existing
 from host.installer.errors import InstallerError
 from host.installer.launcher import Interpreter, Launcher, launcher_path, plan_launcher
 from host.installer.machine import Machine
-from host.installer.manifest import build_manifest, manifest_bytes
+from host.installer.manifest import build_manifest, classify_extension_id, manifest_bytes
 from host.installer.registration import resolve
 from host.installer.targets import OsTargets, Target, merge_targets, targets_for
 
@@ -94,9 +89,14 @@ def select_targets(os_targets: OsTargets, options: Options, uninstall: bool) -> 
     if options.user_data_dir is not None:
         if options.system:
             raise InstallerError("--system and --user-data-dir cannot be combined")
+        named = named_browsers(os_targets, options.browsers)
+        if any(b.family == "gecko" for b in named):
+            raise InstallerError(
+                "--user-data-dir is a Chromium flag: Firefox reads native-messaging hosts only "
+                "from its own folders, whatever profile it runs",
+                fix="install for Firefox without --user-data-dir")
         target = os_targets.profile_target(options.user_data_dir)
-        ignoring = [b.label for b in named_browsers(os_targets, options.browsers)
-                    if not b.follows_user_data_dir]
+        ignoring = [b.label for b in named if not b.follows_user_data_dir]
         notes = [f"{label} ignores --user-data-dir for native messaging: it reads only its "
                  "default folder" for label in ignoring]
         return Selection([target], notes)
@@ -114,8 +114,10 @@ def select_targets(os_targets: OsTargets, options: Options, uninstall: bool) -> 
                                             if detections[b.key].sandboxed])
         if not browsers:
             raise InstallerError(
-                "found no Chromium-family browser on this machine (no profile folder, no command)",
-                fix="name the browser(s): --browser chrome|chromium|edge|brave|vivaldi|opera|...|all",
+                "found no browser on this machine, Chromium family or Firefox (no profile folder, "
+                "no command)",
+                fix="name the browser(s): --browser chrome|chromium|edge|brave|vivaldi|opera|"
+                "firefox|...|all",
             )
     targets: list[Target] = []
     for browser in browsers:
@@ -133,10 +135,16 @@ class InstallPlan:
     actions: list[Action]
     selection: Selection
     launcher: Launcher
-    manifest: dict[str, Any]
-    extension_ids: list[str]
+    # One manifest per browser family being registered (they differ in the allowed-callers key).
+    manifests: dict[Family, dict[str, Any]]
+    # The allowed ids per family (Chrome extension ids, Firefox add-on ids).
+    ids: dict[Family, list[str]]
     config_path: Path
     config: dict[str, Any]
+
+    @property
+    def extension_ids(self) -> list[str]:
+        return self.ids["chromium"]
 
 
 def install_plan(machine: Machine, options: Options, interp: Interpreter) -> InstallPlan:
@@ -150,13 +158,18 @@ def install_plan(machine: Machine, options: Options, interp: Interpreter) -> Ins
             "that user's config file",
         )
     existing = read_existing(machine.config_path)
-    ids = effective_extension_ids(options.extension_ids, existing, machine.env)
+    ids: dict[Family, list[str]] = {
+        family: effective_ids(family, options.extension_ids, existing, machine.env)
+        for family in ("chromium", "gecko")
+    }
+    families = list(dict.fromkeys(t.family for t in selection.targets))
+    given_gecko = any(classify_extension_id(i)[0] == "gecko" for i in options.extension_ids)
     # The same folder as host.settings.default_catalog_dir(), for the machine being installed.
-    config = merged_config(existing, ids, options.models_dir, options.catalog_dir,
-                           machine.data_dir / "catalogs")
+    config = merged_config(existing, ids["chromium"], options.models_dir, options.catalog_dir,
+                           machine.data_dir / "catalogs",
+                           ids["gecko"] if "gecko" in families or given_gecko else None)
     launcher = plan_launcher(machine, interp, system=options.system)
-    manifest = build_manifest(str(launcher.path), ids)
-    content = manifest_bytes(manifest)
+    manifests = {f: build_manifest(str(launcher.path), ids[f], f) for f in families}
 
     # A system-wide install (run as root) never writes into a home: no root-owned config file
     # where the user lives. Each user's host reads that user's own config.
@@ -166,11 +179,12 @@ def install_plan(machine: Machine, options: Options, interp: Interpreter) -> Ins
     if launcher.content is not None:
         actions.append(WriteFile("launcher", launcher.path, launcher.content, executable=True))
     for target in selection.targets:
-        actions.append(WriteFile("manifest", target.manifest_path, content))
+        actions.append(WriteFile("manifest", target.manifest_path,
+                                 manifest_bytes(manifests[target.family])))
         if target.registry_key and target.hive:
             actions.append(SetRegistryDefault(machine.registry, target.hive, target.registry_key,
                                               str(target.manifest_path)))
-    return InstallPlan(actions, selection, launcher, manifest, ids, machine.config_path, config)
+    return InstallPlan(actions, selection, launcher, manifests, ids, machine.config_path, config)
 
 
 def _all_known_targets(os_targets: OsTargets) -> list[Target]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from host import HOST_NAME
-from host.installer.browsers import BROWSERS, CHROMIUM_HOSTS, Browser, Places
+from host.installer.browsers import BROWSERS, CHROMIUM_HOSTS, Browser, Family, Places
 from host.installer.errors import InstallerError
 from host.installer.machine import Machine, OsName
 from host.installer.registry import Hive
@@ -35,6 +35,8 @@ class Target:
     hive: Hive | None = None
     registry_key: str | None = None
     browsers: tuple[str, ...] = ()
+    # Which manifest the place takes: Chromium's (allowed_origins) or Firefox's.
+    family: Family = "chromium"
 
     @property
     def identity(self) -> tuple[str, str | None, str | None]:
@@ -143,7 +145,7 @@ class PosixTargets(OsTargets):
             return []
         base = self.base(places)
         return [Target("user", base / folder / MANIFEST_FILE, prune_stop=base,
-                       browsers=(browser.key,)) for folder in places.user]
+                       browsers=(browser.key,), family=browser.family) for folder in places.user]
 
     def system_targets(self, browser: Browser) -> list[Target]:
         places = self._places(browser)
@@ -152,7 +154,7 @@ class PosixTargets(OsTargets):
         hosts = self.machine.root / places.system
         # Only our file and, when left empty, the hosts folder itself: never more of /etc.
         return [Target("system", hosts / MANIFEST_FILE, prune_stop=hosts.parent,
-                       browsers=(browser.key,))]
+                       browsers=(browser.key,), family=browser.family)]
 
     def detect(self, browser: Browser) -> Detection:
         places = self._places(browser)
@@ -219,6 +221,7 @@ class WindowsTargets(OsTargets):
             hive=hive,
             registry_key=f"Software\\{family}\\NativeMessagingHosts\\{HOST_NAME}",
             browsers=(browser.key,),
+            family=browser.family,
         )]
 
     def user_targets(self, browser: Browser) -> list[Target]:

@@ -180,7 +180,7 @@ def test_browsers_not_found_are_listed_on_one_line(healthy: FakeWorld) -> None:
     lines = [line for line in out.splitlines() if line.startswith("Not found on this machine")]
     assert lines == ["Not found on this machine (nothing registered): Google Chrome, "
                      "Google Chrome Beta, Google Chrome Dev, Google Chrome Canary, Microsoft Edge, "
-                     "Microsoft Edge Beta, Microsoft Edge Dev, Brave, Opera"]
+                     "Microsoft Edge Beta, Microsoft Edge Dev, Brave, Opera, Firefox"]
     # Found or registered browsers keep their own block.
     assert "Chromium [chromium]:" in out and "Vivaldi [vivaldi]:" in out
     assert "Brave [brave]" not in out

@@ -46,6 +46,7 @@ LINUX_SYSTEM = {
     "edge-beta": "etc/opt/edge/native-messaging-hosts",
     "edge-dev": "etc/opt/edge/native-messaging-hosts",
     "brave": CHROME_ETC, "vivaldi": CHROME_ETC, "opera": CHROME_ETC,
+    "firefox": "usr/lib/mozilla/native-messaging-hosts",  # MDN "Native manifests"
 }
 # macOS: folders under ~/Library/Application Support.
 MAC_USER = {
@@ -70,6 +71,7 @@ MAC_SYSTEM = {
     "edge-beta": "Library/Microsoft/Edge/NativeMessagingHosts",
     "edge-dev": "Library/Microsoft/Edge/NativeMessagingHosts",
     "brave": CHROME_LIB, "vivaldi": CHROME_LIB, "opera": CHROME_LIB,
+    "firefox": "Library/Application Support/Mozilla/NativeMessagingHosts",
 }
 # Windows: the registry key (HKCU, or HKLM with --system). Brave, Vivaldi, Opera read Chrome's.
 CHROME_KEY = rf"Software\Google\Chrome\NativeMessagingHosts\{NAME}"
@@ -81,9 +83,14 @@ WINDOWS_KEY = {
     "edge-beta": rf"Software\Microsoft\Edge\NativeMessagingHosts\{NAME}",
     "edge-dev": rf"Software\Microsoft\Edge\NativeMessagingHosts\{NAME}",
     "brave": CHROME_KEY, "vivaldi": CHROME_KEY, "opera": CHROME_KEY,
+    "firefox": rf"Software\Mozilla\NativeMessagingHosts\{NAME}",
 }
+# Firefox's user-level folders (MDN "Native manifests"): not under ~/.config on Linux.
+FIREFOX_USER = {"linux": "home/.mozilla/native-messaging-hosts",
+                "macos": "home/Library/Application Support/Mozilla/NativeMessagingHosts"}
+GECKO_STUB = "catalog-host-stub@catalog-host.local"
 
-KEYS = sorted(LINUX_USER)
+KEYS = sorted([*LINUX_USER, "firefox"])
 CASES = [(os_name, key, level) for os_name in ("linux", "macos", "windows") for key in KEYS
          for level in ("user", "system")]
 
@@ -92,18 +99,16 @@ def test_the_oracle_covers_every_browser_of_the_table() -> None:
     assert sorted(b.key for b in BROWSERS) == KEYS
 
 
-def expected_manifest(launcher: str) -> dict[str, object]:
-    return {
-        "name": NAME,
-        "description": DESCRIPTION,
-        "path": launcher,
-        "type": "stdio",
-        "allowed_origins": [f"chrome-extension://{STUB}/"],
-    }
+def expected_manifest(launcher: str, key: str) -> dict[str, object]:
+    allowed = ({"allowed_extensions": [GECKO_STUB]} if key == "firefox"
+               else {"allowed_origins": [f"chrome-extension://{STUB}/"]})
+    return {"name": NAME, "description": DESCRIPTION, "path": launcher, "type": "stdio", **allowed}
 
 
 def expected_files(world: FakeWorld, os_name: str, key: str, level: str) -> list[str]:
     """Where the manifest must land, relative to the test's temporary folder."""
+    if key == "firefox" and level == "user" and os_name != "windows":
+        return [f"{FIREFOX_USER[os_name]}/{NAME}.json"]
     if os_name == "linux":
         if level == "system":
             return [f"root/{LINUX_SYSTEM[key]}/{NAME}.json"]
@@ -161,7 +166,7 @@ def test_install_reinstall_uninstall_dry_run(
     files = expected_files(world, os_name, key, level)
     for rel in files:
         manifest = json.loads((world.tmp / rel).read_text("utf-8"))
-        assert manifest == expected_manifest(launcher_path(world, os_name, level))
+        assert manifest == expected_manifest(launcher_path(world, os_name, level), key)
     if os_name == "windows":
         hive = "HKLM" if level == "system" else "HKCU"
         assert set(world.registry.values) == {(hive, WINDOWS_KEY[key].lower())}

@@ -71,7 +71,7 @@ def test_no_browser_found_is_an_error_that_names_the_fix(
     status, _ = world.run("install", "--no-check")
     assert status == 1
     err = capsys.readouterr().err
-    assert "found no Chromium-family browser" in err and "--browser" in err
+    assert "found no browser on this machine" in err and "--browser" in err
     assert world.snapshot() == before
 
 
@@ -84,11 +84,16 @@ def test_windows_default_writes_every_family_key(world_factory: World) -> None:
         rf"software\google\chrome\nativemessaginghosts\{NAME}",
         rf"software\chromium\nativemessaginghosts\{NAME}",
         rf"software\microsoft\edge\nativemessaginghosts\{NAME}",
+        rf"software\mozilla\nativemessaginghosts\{NAME}",
     }
-    for value in world.registry.values.values():
+    for (_hive, key), value in world.registry.values.items():
         assert value is not None
         manifest = json.loads(Path(value).read_text("utf-8"))
         assert manifest["path"] == str(world.interp.scripts_dir / "catalog-host.exe")
+        if "mozilla" in key:
+            assert manifest["allowed_extensions"] == ["catalog-host-stub@catalog-host.local"]
+        else:
+            assert manifest["allowed_origins"] == [f"chrome-extension://{STUB}/"]
 
 
 def test_all_registers_every_browser_and_unknown_names_are_refused(
