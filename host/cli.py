@@ -98,8 +98,7 @@ def _run_op(command: str, args: list[str]) -> int:
             print(json.dumps({"error": reply["error"]}, indent=2, ensure_ascii=False))
             return 1
         print(json.dumps(reply["result"], indent=2, ensure_ascii=False))
-        if "host.catalog.store" in sys.modules:
-            sys.modules["host.catalog.store"].run_after_reply()
+        context.run_after_reply()
         nxt = reply["result"].get("next")
         if not (follow and nxt):
             return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 from host.catalog import document
 from host.catalog.index import open_index
 from host.catalog.layout import CATALOG_NAMES
-from host.catalog.store import transaction
+from host.catalog.transaction import transaction
 from host.context import Context
 
 TYPE_CHECKING = False
@@ -38,16 +38,15 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
     if known is not None:
         return {"status": "already_exists", "file": known["file"], "catalog": known["catalog"]}
 
-    from host.civitai.client import CivitaiClient
     from host.civitai.entry import build_entry, restriction
 
-    version = CivitaiClient(settings.civitai_url, settings.civitai_api_key).model_version(version_id)
+    version = context.civitai.model_version(version_id)
     reason = restriction(version)
     if reason:
         return {"status": "restricted", "reason": reason}
     new = build_entry(version)
 
-    with transaction(settings.catalog_dir) as txn:
+    with transaction(settings.catalog_dir, context.after_reply) as txn:
         existing = _existing(txn.docs, version_id)
         if existing:
             return existing
