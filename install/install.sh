@@ -67,6 +67,9 @@ if [ "$system" = 1 ]; then
   fix: run it with sudo: sudo sh install/install.sh --system"
     data=$system_data
     umask 022
+    # sudo may keep the user's HOME: pip must not leave a root-owned cache in it.
+    PIP_NO_CACHE_DIR=1
+    export PIP_NO_CACHE_DIR
 fi
 venv="${CATALOG_HOST_VENV:-$data/venv}"
 

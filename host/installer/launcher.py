@@ -114,7 +114,10 @@ def check_system_interpreter(machine: Machine, interp: Interpreter) -> None:
     package must live in the system folder, never in a user's home or a checkout."""
     where = machine.system_dir
     program = interp.scripts_dir if machine.os == "windows" else Path(interp.python)
-    if interp.package_parent is not None or not _inside(program.absolute(), where):
+    # The venv's own folder, symlinks resolved: a link in the system folder to a venv in a
+    # home is refused too (the python inside a venv is itself a link, to a system Python).
+    folder = (program if machine.os == "windows" else program.parent).resolve()
+    if interp.package_parent is not None or not _inside(folder, where.resolve()):
         shown = interp.package_parent or program
         script = r"install\install.ps1 --system" if machine.os == "windows" else (
             "sudo sh install/install.sh --system")

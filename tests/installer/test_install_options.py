@@ -371,3 +371,21 @@ def test_system_install_refuses_per_user_folders(
     assert status == 1
     assert "each user's own settings" in capsys.readouterr().err
     assert world.snapshot() == before
+
+
+def test_system_install_refuses_a_link_from_the_system_folder_to_a_venv_in_a_home(
+    world_factory: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from host.installer.launcher import Interpreter
+
+    world = world_factory("linux", system_venv=True)
+    home_venv = world.home / "venv"
+    (home_venv / "bin").mkdir(parents=True)
+    system = world.tmp / SYSTEM_DIRS["linux"]
+    (system / "linked").parent.mkdir(parents=True, exist_ok=True)
+    (system / "linked").symlink_to(home_venv)
+    world.interp = Interpreter(python=str(system / "linked" / "bin" / "python3"),
+                               scripts_dir=system / "linked" / "bin", package_parent=None)
+    status, _ = world.run("install", "--browser", "chromium", "--system", "--no-check")
+    assert status == 1
+    assert "a system-wide install must run from a virtual environment in" in capsys.readouterr().err
