@@ -1,4 +1,5 @@
-"""The installer: registers the host with Chromium-family browsers, undoes it, and diagnoses it.
+"""The installer: registers the host with Chromium-family browsers and Firefox, undoes it, and
+diagnoses it.
 
 `python -m host install|uninstall|doctor` land in `host.installer.cli`. The layers, from data to
 effects: `browsers` (one table of browsers, data only), `machine` (the OS, folders and registry

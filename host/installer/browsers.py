@@ -1,22 +1,24 @@
 """The one table of browsers: where each looks for native-messaging host manifests, per OS.
 
-Two families: Chromium (manifests list `allowed_origins`) and Gecko (Firefox: `allowed_extensions`,
-add-on ids). Firefox's row is Mozilla's documented locations (MDN "Native manifests": Linux
+Data only (stdlib); `host.installer.targets` turns a row into paths and registry keys. Each row
+has its `places` keyed by OS (Linux, macOS: the `user` folders and the `system` folder) and, for
+Windows, its registry family. Two families: Chromium (manifests list `allowed_origins`) and
+Gecko (Firefox: `allowed_extensions`, add-on ids).
+
+Chromium sources: Chrome's and Edge's native-messaging docs, Chromium's
+chrome_paths_{linux,mac}.cc (user-level hosts live in `<user data dir>/NativeMessagingHosts`),
+and traces of the real browsers on Linux (Brave and Opera read their *default* folder even when
+started with another --user-data-dir; Brave, Vivaldi and Opera read Chrome's system folder;
+Opera reads Chrome's user folder). Where a location is not documented or traced (the macOS
+system folder of Brave, Vivaldi and Opera), the row follows the Linux behaviour and says so.
+
+Firefox: Mozilla's documented locations (MDN "Native manifests": Linux
 `~/.mozilla/native-messaging-hosts` and `/usr/lib/mozilla/native-messaging-hosts`, macOS
 `~/Library/Application Support/Mozilla/NativeMessagingHosts` and
 `/Library/Application Support/Mozilla/NativeMessagingHosts`, Windows
-`HKCU|HKLM\\Software\\Mozilla\\NativeMessagingHosts\\<name>`); every Mozilla build (release, ESR,
-Beta, Developer Edition, Nightly) reads them. Firefox forks (LibreWolf, Waterfox, ...) are left
-out: their folders are not documented by their makers, only guessed in user reports.
-
-Data only (stdlib); `host.installer.targets` turns a row into paths and registry keys. Each row
-has a `user` / `system` table keyed by OS (`PLACES`) and, for Windows, the registry family.
-Sources: Chrome's and Edge's native-messaging docs, Chromium's chrome_paths_{linux,mac}.cc
-(user-level hosts live in `<user data dir>/NativeMessagingHosts`), and traces of the real
-browsers on Linux (Brave and Opera read their *default* folder even when started with another
---user-data-dir; Brave, Vivaldi and Opera read Chrome's system folder; Opera reads Chrome's user
-folder). Where a location is not documented or traced (the macOS system folder of Brave,
-Vivaldi and Opera), the row follows the Linux behaviour and says so.
+`HKCU|HKLM\\Software\\Mozilla\\NativeMessagingHosts\\<name>`), read by every Mozilla build
+(release, ESR, Beta, Developer Edition, Nightly). Firefox forks (LibreWolf, Waterfox, ...) are
+left out: their makers do not document where they look, only user reports guess.
 """
 
 from __future__ import annotations
