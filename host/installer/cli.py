@@ -23,7 +23,9 @@ from host.installer.launcher import Interpreter, command_line
 from host.installer.machine import Machine
 from host.installer.plan import InstallPlan, Options, install_plan, uninstall_plan
 from host.installer.probe import caller_args, describe_caller, ping
+from host.installer.registration import resolve
 from host.installer.registry import RegistryError
+from host.installer.targets import Target
 from host.settings import ENV_CATALOG_DIR, ENV_MODELS_DIR, default_catalog_dir, default_log_dir
 
 FAMILY_LABEL = {"chromium": "Chromium family", "gecko": "Firefox"}
@@ -133,17 +135,9 @@ def run_install(machine: Machine, interp: Interpreter, options: Options, out: Te
     status = 0
     if not options.dry_run and options.check:
         for family in plan.manifests:
-            # The browser's own arguments: Firefox passes the manifest it read.
-            read = next(t.manifest_path for t in plan.selection.targets if t.family == family)
-            args = caller_args(family, plan.ids[family][0], read)
-            result = ping(plan.launcher.path, args)
-            verdict = "OK" if result.ok else "FAILED"
-            print(f"Self-check: ping through the launcher as {describe_caller(args)}: {verdict}: "
-                  f"{result.detail} ({result.elapsed_ms:.0f} ms)", file=out)
-            if not result.ok:
+            target = next(t for t in plan.selection.targets if t.family == family)
+            if not _self_check(machine, interp, target, plan.ids[family][0], out):
                 status = 1
-                print(f"  fix: run `{command_line(machine, interp, 'doctor')}` for details",
-                      file=out)
 
     print("", file=out)
     print("Registered" if not options.dry_run else "Would register", f"{HOST_NAME} for:",
@@ -168,6 +162,27 @@ def run_install(machine: Machine, interp: Interpreter, options: Options, out: Te
     print(f"Uninstall:  {command_line(machine, interp, 'uninstall', *selectors)}"
           "   (add --remove-venv to delete the venv too)", file=out)
     return status
+
+
+def _self_check(machine: Machine, interp: Interpreter, target: Target, extension_id: str,
+                out: TextIO) -> bool:
+    """Follow what was just registered (key -> manifest -> launcher, as doctor does) and ping
+    the launcher as the browser of `target` starts it (Firefox passes the manifest it read)."""
+    registered = resolve(machine, target)
+    result = None
+    if registered.launcher is not None and registered.manifest_path is not None:
+        args = caller_args(target.family, extension_id, registered.manifest_path)
+        result = ping(registered.launcher, args)
+        print(f"Self-check: ping through the launcher as {describe_caller(args)}: "
+              f"{'OK' if result.ok else 'FAILED'}: {result.detail} ({result.elapsed_ms:.0f} ms)",
+              file=out)
+    else:
+        print(f"Self-check: {target.where}: FAILED: "
+              f"{'; '.join(registered.problems) or 'no launcher registered there'}", file=out)
+    if result is not None and result.ok:
+        return True
+    print(f"  fix: run `{command_line(machine, interp, 'doctor')}` for details", file=out)
+    return False
 
 
 def _selector_args(options: Options) -> list[str]:

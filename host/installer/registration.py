@@ -1,6 +1,7 @@
 """What is registered at one target: registry key -> manifest file -> its JSON -> launcher.
 
-The one resolver shared by uninstall (is our launcher still named somewhere?) and doctor (what
+The one resolver shared by install (its self-check pings what was registered), uninstall (is
+our launcher still named somewhere?) and doctor (what
 is there and what is wrong with it). Read-only; every way the chain can break becomes a
 problem in words, never an exception.
 """
