@@ -1,9 +1,8 @@
 """What is registered at one target: registry key -> manifest file -> its JSON -> launcher.
 
 The one resolver shared by install (its self-check pings what was registered), uninstall (is
-our launcher still named somewhere?) and doctor (what
-is there and what is wrong with it). Read-only; every way the chain can break becomes a
-problem in words, never an exception.
+our launcher still named somewhere?) and doctor (what is there and what is wrong with it).
+Read-only; every way the chain can break becomes a problem in words, never an exception.
 """
 
 from __future__ import annotations
