@@ -75,13 +75,6 @@ def effective_ids(
     return [default]
 
 
-def effective_extension_ids(
-    given: Sequence[str], existing: Mapping[str, Any], env: Mapping[str, str]
-) -> list[str]:
-    """The Chrome extension ids in force (see `effective_ids`)."""
-    return effective_ids("chromium", given, existing, env)
-
-
 def _absolute(path: Path) -> str:
     return os.path.abspath(os.path.expanduser(str(path)))
 

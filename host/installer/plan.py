@@ -142,10 +142,6 @@ class InstallPlan:
     config_path: Path
     config: dict[str, Any]
 
-    @property
-    def extension_ids(self) -> list[str]:
-        return self.ids["chromium"]
-
 
 def install_plan(machine: Machine, options: Options, interp: Interpreter) -> InstallPlan:
     os_targets = targets_for(machine)
