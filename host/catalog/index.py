@@ -1,12 +1,12 @@
 """A read-only index of both catalogs, in one binary file rebuilt only when a catalog changes.
 
 Why: every `sendNativeMessage` starts a new host process, and parsing a 50,000-entry catalog
-costs far more than the interpreter start (so would importing sqlite3, ~5 ms). The index
-holds, per CivitAI version id, the fields `map` / `lookup` return (without the on-disk status,
-which is checked live), keyed by the catalog files' (mtime, size, inode) signature. A stale
-index is rebuilt from the files; a write rebuilds it from the documents it just saved. The
-file is built in a temp file and renamed into place, so concurrent processes never see half of
-one; readers map it (mmap) and binary-search it, so a lookup reads a few pages whatever the
+costs far more than the interpreter start. The index holds, per CivitAI version id, the record
+`map` / `lookup` return (host.catalog.views; without the on-disk status, which is checked
+live), keyed by the catalog files' signature (host.catalog.layout). A stale index is rebuilt
+from the files; after a write, host.catalog.transaction rebuilds it from the documents it just
+saved. The file is replaced atomically (host.atomicfile), so concurrent processes never see
+half of one; readers map it (mmap) and binary-search it, so a lookup reads a few pages whatever the
 catalog size. Stdlib only.
 
 File layout (little-endian):
@@ -25,7 +25,6 @@ import os
 import struct
 
 from host import jsonfast
-from host.catalog.ids import canonical_id
 from host.catalog.layout import (
     CATALOG_NAMES,
     INDEX_FORMAT,
@@ -33,6 +32,7 @@ from host.catalog.layout import (
     catalog_signature,
     index_path,
 )
+from host.catalog.views import entry_record, reply_safe
 from host.errors import CatalogCorruptError, IndexDamagedError
 
 TYPE_CHECKING = False
@@ -47,41 +47,6 @@ MAGIC = f"catalog-host index {INDEX_FORMAT}\n".encode()
 _SLOT = struct.Struct("<QII")  # id, offset or first slot, length or count
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
-
-
-# A record's text fields are cut to this many characters: one hand-edited or hostile entry
-# must never make a map page (or a lookup) exceed Chrome's 1 MiB reply limit.
-MAX_RECORD_TEXT = 512
-
-
-def _reply_safe(value: Any) -> Any:
-    """A catalog value as a reply can carry it: text cut to MAX_RECORD_TEXT and made valid
-    UTF-8 (json accepts lone surrogates, UTF-8 does not); anything that is not a string or a
-    finite number (NaN, lists, objects) becomes None."""
-    if isinstance(value, str):
-        if len(value) <= MAX_RECORD_TEXT and value.isascii():  # the usual case, and cheap
-            return value
-        return value[:MAX_RECORD_TEXT].encode("utf-8", "replace").decode("utf-8")
-    if value is None or isinstance(value, (bool, int)):
-        return value
-    if isinstance(value, float) and value - value == 0:  # finite
-        return value
-    return None
-
-
-def entry_record(entry: dict[str, Any], catalog: str) -> dict[str, Any]:
-    """The fields map/lookup report for an entry (status is added at answer time)."""
-    base_model = entry.get("base_model")
-    if base_model is None:
-        base_model = entry.get("civitai_base_model")
-    return {
-        "file": _reply_safe(entry.get("file")),
-        "dest": _reply_safe(entry.get("dest")),
-        "name": _reply_safe(entry.get("name")),
-        "base_model": _reply_safe(base_model),
-        "catalog": catalog,
-        "civitai_model_id": canonical_id(entry.get("civitai_model_id")),
-    }
 
 
 def _summary(
@@ -101,8 +66,8 @@ def _summary(
             count = sum(1 for _ in entries(doc))
             catalogs[name] = {
                 "exists": True,
-                "version": _reply_safe(doc.get("version")),
-                "date": _reply_safe(doc.get("date")),
+                "version": reply_safe(doc.get("version")),
+                "date": reply_safe(doc.get("date")),
                 "entries": count,
             }
     return catalogs
@@ -231,15 +196,15 @@ class CatalogIndex:
                 found[vid] = self._record(*row)
         return found
 
-    def versions_of_models(self, model_ids: Iterable[str]) -> dict[str, list[str]]:
-        """Each model id -> its version ids in the catalogs, in catalog order."""
+    def versions_of_models(self, model_ids: Iterable[str], limit: int) -> dict[str, list[str]]:
+        """Each model id -> its first `limit` version ids in the catalogs, in catalog order."""
         result: dict[str, list[str]] = {}
         for mid in model_ids:
             row = self._find(self._models, self._model_count, int(mid))
             first, count = row if row is not None else (0, 0)
             result[mid] = [
                 str(_U64.unpack_from(self._data, self._slots + (first + k) * _U64.size)[0])
-                for k in range(count)
+                for k in range(min(count, limit))
             ]
         return result
 

@@ -1,8 +1,14 @@
-"""What `map`, `lookup` and `ping` report, from the index plus a live look at the disk.
+"""What `map` and `lookup` report for an entry: its record (built when the index is), its
+live status, and the map etag. The reply-shape decisions live here and nowhere else.
 
 Stdlib only. Status is never cached: it is one stat() per entry asked about. The map etag
 covers the catalog files and the folders the entries live in (a download or a deletion
 changes its folder's mtime), so an unchanged etag is answered without a stat per entry.
+
+Replies are bounded by construction: a record's text fields are cut to MAX_TEXT_JSON_BYTES
+as JSON encodes them, so a record is at most MAX_RECORD_JSON_BYTES whatever the catalog
+holds, and one lookup (at most host.protocol.MAX_LOOKUP_VERSION_IDS records) or one map page
+fits Chrome's 1 MiB reply limit.
 """
 
 from __future__ import annotations
@@ -10,13 +16,87 @@ from __future__ import annotations
 import os
 import zlib
 
+from host.catalog.ids import canonical_id
 from host.catalog.paths import dest_problem, file_status
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds in every cold start
+    from collections.abc import Iterable
     from typing import Any
 
-    from host.catalog.index import CatalogIndex
+# Longest text field of a record, in bytes of its JSON encoding (quotes excluded): fits a
+# 300-character CJK display name (900 bytes), not a hostile one. JSON writes a control
+# character as 6 bytes (\u001f) and other non-ASCII as 2-4 bytes of UTF-8.
+MAX_TEXT_JSON_BYTES = 1024
+RECORD_TEXT_FIELDS = ("file", "dest", "name", "base_model")
+# The most a record takes in a reply: its text fields, its other fields and its key.
+MAX_RECORD_JSON_BYTES = len(RECORD_TEXT_FIELDS) * (MAX_TEXT_JSON_BYTES + 2) + 256
+# The most version ids `by_model` lists for one model (catalog order). CivitAI models have a
+# few dozen versions; a catalog holding thousands of one model must not burst a reply.
+MAX_VERSIONS_PER_MODEL = 100
+
+_SHORT_ESCAPES = frozenset('"\\\b\f\n\r\t')
+
+
+def _json_bytes(char: str) -> int:
+    """How many bytes JSON (non-ASCII kept as UTF-8) takes for one character."""
+    code = ord(char)
+    if code < 0x20:
+        return 2 if char in _SHORT_ESCAPES else 6
+    if code < 0x80:
+        return 2 if char in _SHORT_ESCAPES else 1
+    return 2 if code < 0x800 else 3 if code < 0x10000 else 4
+
+
+def _bounded_text(value: str) -> str:
+    """`value` made valid UTF-8 (json accepts lone surrogates, UTF-8 does not) and cut to
+    MAX_TEXT_JSON_BYTES of JSON."""
+    if len(value) * 6 <= MAX_TEXT_JSON_BYTES:  # any character is at most 6 bytes: fits as is
+        if value.isascii():
+            return value
+        return value.encode("utf-8", "replace").decode("utf-8")
+    value = value[:MAX_TEXT_JSON_BYTES].encode("utf-8", "replace").decode("utf-8")
+    used = 0
+    for position, char in enumerate(value):
+        used += _json_bytes(char)
+        if used > MAX_TEXT_JSON_BYTES:
+            return value[:position]
+    return value
+
+
+def reply_safe(value: Any) -> Any:
+    """A catalog value as a reply can carry it: text bounded (see _bounded_text); anything that
+    is not a string or a finite number (NaN, lists, objects) becomes None."""
+    if isinstance(value, str):
+        return _bounded_text(value)
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float) and value - value == 0:  # finite
+        return value
+    return None
+
+
+def base_model_of(entry: dict[str, Any]) -> Any:
+    """An entry's base model: `base_model`, or `civitai_base_model` (ComfyUI Studio's field)
+    when `base_model` is absent, null or empty."""
+    base_model = entry.get("base_model")
+    if base_model is None or base_model == "":
+        fallback = entry.get("civitai_base_model")
+        if fallback is not None:
+            return fallback
+    return base_model
+
+
+def entry_record(entry: dict[str, Any], catalog: str) -> dict[str, Any]:
+    """The fields map/lookup report for an entry (status is added at answer time)."""
+    return {
+        "file": reply_safe(entry.get("file")),
+        "dest": reply_safe(entry.get("dest")),
+        "name": reply_safe(entry.get("name")),
+        "base_model": reply_safe(base_model_of(entry)),
+        "catalog": catalog,
+        "civitai_model_id": canonical_id(entry.get("civitai_model_id")),
+    }
 
 
 def with_status(record: dict[str, Any], models_dir: str | None) -> dict[str, Any]:
@@ -34,17 +114,18 @@ def _folder_state(models_dir: str, dest: str) -> str:
     return f"{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
-def map_etag(index: CatalogIndex, models_dir: str | None) -> str:
-    """Changes when a catalog file changes or a file appears in / leaves an entry's folder."""
-    parts = [index.signature, models_dir or ""]
+def map_etag(signature: str, dests: Iterable[str], models_dir: str | None) -> str:
+    """Changes when a catalog file changes (its `signature`) or a file appears in / leaves one
+    of the entries' folders (`dests`)."""
+    parts = [signature, models_dir or ""]
     if models_dir is not None:
-        parts.extend(f"{dest}={_folder_state(models_dir, dest)}" for dest in index.dests)
+        parts.extend(f"{dest}={_folder_state(models_dir, dest)}" for dest in dests)
     return _digest("\n".join(parts))
 
 
-def listing_tag(index: CatalogIndex) -> str:
+def listing_tag(signature: str) -> str:
     """Identifies the catalog contents a map cursor pages through."""
-    return _digest(index.signature)
+    return _digest(signature)
 
 
 def _digest(text: str) -> str:

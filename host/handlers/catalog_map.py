@@ -36,11 +36,11 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
     index = open_index(context.settings.catalog_dir)
     try:
         index.require_readable()
-        etag = map_etag(index, models_dir)
+        etag = map_etag(index.signature, index.dests, models_dir)
         cursor = params.get("cursor")
         if cursor is None and params.get("etag") == etag:
             return {"unchanged": True, "etag": etag}
-        tag = listing_tag(index)
+        tag = listing_tag(index.signature)
         position = _parse_cursor(cursor, tag) if cursor is not None else 0
         by_version: dict[str, Any] = {}
         by_model: dict[str, list[str]] = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from host.catalog.index import open_index
-from host.catalog.views import with_status
+from host.catalog.views import MAX_VERSIONS_PER_MODEL, with_status
 from host.context import Context
 
 TYPE_CHECKING = False
@@ -18,7 +18,7 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
         index.require_readable()
         version_ids: list[str] = params["version_ids"]
         found = index.records(version_ids)
-        by_model = index.versions_of_models(params.get("model_ids", []))
+        by_model = index.versions_of_models(params.get("model_ids", []), MAX_VERSIONS_PER_MODEL)
     finally:
         index.close()
     by_version = {
