@@ -147,8 +147,16 @@ class FirefoxWorld:
         return self.firefox.marionette.execute(script, list(args), sandbox=sandbox)
 
     def open_extension_page(self) -> None:
+        """The popup page, once its own ping on load has been answered (so that no request of
+        its own is still on its way when a test starts)."""
         assert self.firefox is not None
         self.firefox.marionette.navigate(EXTENSION_PAGE)
+        self.js("const deadline = Date.now() + arguments[0] * 1000;"
+                "while (!Number(document.body.dataset.checked || 0)) {"
+                "  if (Date.now() > deadline) throw new Error('the popup never finished its ping');"
+                "  await new Promise((resolve) => setTimeout(resolve, 20));"
+                "}"
+                "return true;", WAIT_S)
 
     def reset(self) -> None:
         """Between tests: the extension page open, no host running, empty folders."""
