@@ -90,12 +90,8 @@ class Doctor:
         if launcher is None:
             return finding
         finding.state += f" -> launcher {launcher}"
-        system = self.machine.system_dir
-        if target.level == "system" and system not in launcher.absolute().parents:
-            finding.problems.append(
-                f"the system-wide manifest names a launcher outside {system}: whoever can write "
-                f"{launcher} chooses what every account's browser runs (reinstall with "
-                "`sudo sh install/install.sh --system`)")
+        if target.level == "system":
+            finding.problems += self._system_problems(target, path, launcher)
         if not launcher.is_file():
             finding.problems.append(f"the launcher {launcher} does not exist")
         elif not self.windows and not os.access(launcher, os.X_OK):
@@ -105,6 +101,21 @@ class Doctor:
             if not finding.ping.ok:
                 finding.problems.append(f"the launcher does not answer ping: {finding.ping.detail}")
         return finding
+
+    def _system_problems(self, target: Target, manifest: Path, launcher: Path) -> list[str]:
+        """A system-wide registration must name only files no user can change: whoever can
+        write them chooses what every account's browser runs."""
+        system = self.machine.system_dir
+        fix = (r"reinstall with install\install.ps1 --system" if self.windows
+               else "reinstall with `sudo sh install/install.sh --system`")
+        problems = []
+        if target.registry_key and system not in manifest.absolute().parents:
+            problems.append(f"the HKLM key names a manifest outside {system} ({manifest}); {fix}")
+        if system not in launcher.absolute().parents:
+            problems.append(f"the system-wide manifest names a launcher outside {system}: "
+                            f"whoever can write {launcher} chooses what every account's browser "
+                            f"runs; {fix}")
+        return problems
 
     def install_command(self, browser: Browser | None, level: str) -> str:
         args = ["install"]

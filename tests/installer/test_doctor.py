@@ -197,3 +197,17 @@ def test_a_system_manifest_naming_a_launcher_in_a_home_is_broken(healthy: FakeWo
     assert status == 1
     assert "the system-wide manifest names a launcher outside" in out
     assert str(healthy.tmp / "root" / "opt" / "catalog-host") in out
+
+
+def test_an_hklm_key_naming_a_manifest_in_a_home_is_broken(world_factory: World) -> None:
+    world = world_factory("windows")
+    status, out = world.run("install", "--browser", "firefox", "--no-check")
+    assert status == 0, out
+    key = rf"Software\Mozilla\NativeMessagingHosts\{NAME}"
+    user_manifest = world.registry.get_default("HKCU", key)
+    assert user_manifest
+    world.registry.set_default("HKLM", key, user_manifest)  # what a careless system install did
+    status, out = world.run("doctor", "--browser", "firefox")
+    assert status == 1
+    assert "the HKLM key names a manifest outside" in out
+    assert "launcher outside" in out  # the venv's exe is in the user's folders too
