@@ -88,12 +88,13 @@ def _run_op(command: str, args: list[str]) -> int:
 
     from host.context import Context
     from host.dispatch import handle_message
+    from host.redaction import scrub_reply
 
     request = _op_request(command, args)
     follow = request.pop("all", False)
     context = Context()
     while True:
-        reply = handle_message(json.dumps(request).encode(), context)
+        reply = scrub_reply(handle_message(json.dumps(request).encode(), context))
         if not reply["ok"]:
             print(json.dumps({"error": reply["error"]}, indent=2, ensure_ascii=False))
             return 1

@@ -11,8 +11,14 @@ whoever sends the reply (the server loop, the CLI) calls `run_after_reply()` onc
 
 from __future__ import annotations
 
-from host.errors import ForbiddenOriginError
-from host.settings import Settings, load_settings
+from host.errors import ConfigError, ForbiddenOriginError
+from host.settings import (
+    Settings,
+    load_extension_ids,
+    load_firefox_extension_ids,
+    load_settings,
+    origin_of,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds in every cold start
@@ -57,16 +63,35 @@ class Context:
         return self._civitai
 
     def check_origin(self) -> None:
-        """Refuse a caller (named by the browser on the command line) that is not allowed."""
+        """Refuse a caller (named by the browser on the command line) that is not allowed: a
+        Chrome origin must be one of `extension_ids`, a Firefox add-on id one of
+        `firefox_extension_ids`.
+
+        A config error is told only to an allowed caller: when the allowed ids can be read
+        despite it, a stranger gets forbidden_origin; when they cannot (the config file does
+        not parse), every browser caller gets a config_invalid that names no path."""
         origin = self.origin
-        if origin is None:
+        if origin is None:  # the command line: the person at this computer
             return
-        settings = self.settings
-        if origin.startswith("chrome-extension://"):
-            allowed = origin in settings.allowed_origins
-        else:
-            allowed = origin in settings.firefox_extension_ids
-        if not allowed:
+        chrome = origin.startswith("chrome-extension://")
+        try:
+            settings = self.settings
+            allowed = settings.allowed_origins if chrome else settings.firefox_extension_ids
+        except ConfigError as exc:
+            try:
+                allowed = (tuple(origin_of(i) for i in load_extension_ids()) if chrome
+                           else load_firefox_extension_ids())
+            except ConfigError:
+                from host.log import get_logger
+
+                get_logger().warning("config error: %s", exc.message)
+                raise ConfigError(
+                    "the host's configuration cannot be read; run `catalog-host doctor` on this "
+                    "computer to see why"
+                ) from exc
+            if origin in allowed:
+                raise
+        if origin not in allowed:
             raise ForbiddenOriginError(
                 f"the extension {origin or '(Firefox named no add-on)'} is not allowed to use "
                 "this host; add its id with `catalog-host install --extension-id <id>`",

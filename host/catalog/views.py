@@ -17,7 +17,7 @@ import os
 import zlib
 
 from host.catalog.ids import canonical_id
-from host.catalog.paths import dest_problem, file_status
+from host.catalog.paths import dest_parts, dest_problem, file_status
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds in every cold start
@@ -55,6 +55,9 @@ def _bounded_text(value: str) -> str:
         if value.isascii():
             return value
         return value.encode("utf-8", "replace").decode("utf-8")
+    if (len(value) <= MAX_TEXT_JSON_BYTES and value.isascii() and value.isprintable()
+            and '"' not in value and "\\" not in value):  # one byte per character
+        return value
     value = value[:MAX_TEXT_JSON_BYTES].encode("utf-8", "replace").decode("utf-8")
     used = 0
     for position, char in enumerate(value):
@@ -108,7 +111,7 @@ def _folder_state(models_dir: str, dest: str) -> str:
     if dest_problem(dest):
         return "unsafe"
     try:
-        st = os.stat(os.path.join(models_dir, *dest.split("/")) if dest else models_dir)
+        st = os.stat(os.path.join(models_dir, *dest_parts(dest)))
     except (OSError, ValueError):
         return "absent"
     return f"{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"

@@ -7,7 +7,6 @@ the client merges pages by union. A matching `etag` on a first request answers `
 
 from __future__ import annotations
 
-from host import jsonfast
 from host.catalog.index import open_index
 from host.catalog.views import listing_tag, map_etag, with_status
 from host.context import Context
@@ -35,11 +34,12 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
     models_dir = context.settings.models_dir
     index = open_index(context.settings.catalog_dir)
     try:
-        index.require_readable()
+        errors = index.catalog_errors()  # such a catalog's entries are not listed; it is named
+        unreadable = {"catalog_errors": errors} if errors else {}
         etag = map_etag(index.signature, index.dests, models_dir)
         cursor = params.get("cursor")
         if cursor is None and params.get("etag") == etag:
-            return {"unchanged": True, "etag": etag}
+            return {"unchanged": True, "etag": etag, **unreadable}
         tag = listing_tag(index.signature)
         position = _parse_cursor(cursor, tag) if cursor is not None else 0
         by_version: dict[str, Any] = {}
@@ -56,7 +56,7 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
                 if by_version and used + cost > PAGE_BUDGET_BYTES:
                     next_cursor = f"{tag}:{position}"
                     break
-                record = with_status(jsonfast.loads(record_json.decode("utf-8")), models_dir)
+                record = with_status(index.decode(record_json), models_dir)
                 by_version[vid] = record
                 mid = record.get("civitai_model_id")
                 if mid is not None:
@@ -65,4 +65,4 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
                 position = seq
     finally:
         index.close()
-    return {"by_version": by_version, "by_model": by_model, "etag": etag, "next": next_cursor}
+    return {"by_version": by_version, "by_model": by_model, "etag": etag, "next": next_cursor, **unreadable}

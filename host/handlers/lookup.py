@@ -1,4 +1,8 @@
-"""`lookup`: the map's data for the versions (and models) on one page — the extension's fast path."""
+"""`lookup`: the map's data for the versions (and models) on one page — the extension's fast path.
+
+A catalog that cannot be read does not block the other: the answer comes from the readable
+one and names the other in `catalog_errors`.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +19,16 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
     settings = context.settings
     index = open_index(settings.catalog_dir)
     try:
-        index.require_readable()
         version_ids: list[str] = params["version_ids"]
         found = index.records(version_ids)
         by_model = index.versions_of_models(params.get("model_ids", []), MAX_VERSIONS_PER_MODEL)
+        errors = index.catalog_errors()
     finally:
         index.close()
     by_version = {
         vid: with_status(found[vid], settings.models_dir) if vid in found else None for vid in version_ids
     }
-    return {"by_version": by_version, "by_model": by_model}
+    result: dict[str, Any] = {"by_version": by_version, "by_model": by_model}
+    if errors:  # answered from the readable catalog; a null may be in the other one
+        result["catalog_errors"] = errors
+    return result

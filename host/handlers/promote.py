@@ -8,6 +8,7 @@ leftover from models.json.
 from __future__ import annotations
 
 from host.catalog import document
+from host.catalog.paths import dest_parts
 from host.catalog.transaction import transaction
 from host.catalog.views import base_model_of
 from host.civitai.routing import lora_category
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 def is_lora(entry: dict[str, Any]) -> bool:
     dest = entry.get("dest")
-    return isinstance(dest, str) and (dest == "loras" or dest.startswith("loras/"))
+    return isinstance(dest, str) and dest_parts(dest)[:1] == ["loras"]
 
 
 def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:

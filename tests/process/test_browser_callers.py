@@ -70,8 +70,20 @@ def test_the_firefox_ids_come_from_the_config_and_the_environment(host_env) -> N
     assert ping_as(host_env, MANIFEST, other)["error"]["code"] == "forbidden_origin"
 
 
-def test_a_mistyped_firefox_id_list_is_a_config_error(host_env) -> None:
+def test_a_mistyped_firefox_id_list_is_a_config_error_that_names_no_path(host_env) -> None:
     host_env.config_path.write_text(json.dumps({"firefox_extension_ids": [7]}))
     reply = ping_as(host_env, MANIFEST, STUB_GECKO)
     assert reply["error"]["code"] == "config_invalid"
-    assert "firefox_extension_ids" in reply["error"]["message"]
+    assert "doctor" in reply["error"]["message"]
+    assert str(host_env.config_path) not in json.dumps(reply)
+
+
+def test_a_config_error_is_told_only_to_an_allowed_firefox_caller(host_env) -> None:
+    host_env.env.pop("CATALOG_HOST_CIVITAI_URL")  # the config file's value counts
+    host_env.config_path.write_text(json.dumps({"civitai_url": "ftp://civitai.example"}))
+    allowed = ping_as(host_env, MANIFEST, STUB_GECKO)
+    assert allowed["error"]["code"] == "config_invalid"
+    assert "civitai_url" in allowed["error"]["message"]
+    stranger = ping_as(host_env, MANIFEST, "evil@example.com")
+    assert stranger["error"]["code"] == "forbidden_origin"
+    assert "civitai_url" not in json.dumps(stranger)
