@@ -1,7 +1,8 @@
 """Command line: serve native messages (what the browser runs), or one op for a person.
 
-`catalog-host` / `python -m host [chrome-extension://<id>/] [--parent-window=N]` serves frames
-on stdin/stdout until EOF. `catalog-host ping|map|lookup|add|promote|remove ...` runs one op
+`catalog-host` / `python -m host [chrome-extension://<id>/] [--parent-window=N]` (Chrome) or
+`python -m host <manifest path> <add-on id>` (Firefox) serves frames on stdin/stdout until EOF.
+`catalog-host ping|map|lookup|add|promote|remove ...` runs one op
 and prints its JSON result; `install`, `uninstall` and `doctor` belong to host.installer.
 Kept free of heavy imports: this module runs in every cold host start.
 """
@@ -15,7 +16,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-OP_COMMANDS = ("ping", "map", "lookup", "add", "promote", "remove")
+OP_COMMANDS = ("ping", "map", "lookup", "add", "promote", "remove", "download", "jobs", "cancel")
 INSTALLER_COMMANDS = ("install", "uninstall", "doctor")
 USAGE = """\
 usage: catalog-host                              serve native messages on stdin/stdout
@@ -25,15 +26,33 @@ usage: catalog-host                              serve native messages on stdin/
        catalog-host add VERSION_ID
        catalog-host promote VERSION_ID
        catalog-host remove FILE [--dest DEST]
+       catalog-host download VERSION_ID [--file-id N] [--wait]
+       catalog-host jobs
+       catalog-host cancel VERSION_ID
        catalog-host install|uninstall|doctor [...]   (see `catalog-host install --help`)
 """
+
+
+def caller_of(args: list[str]) -> str | None:
+    """Who started the host, from the browser's arguments (never by their count or order):
+    Chrome passes its origin `chrome-extension://<id>/` (on Windows also `--parent-window=N`),
+    Firefox the absolute path of our manifest then the add-on's id. "" is a Firefox caller
+    that named no add-on (never allowed); None is a person running it from a terminal."""
+    words = [a for a in args if not a.startswith("--")]
+    for word in words:
+        if word.startswith("chrome-extension://"):
+            return word
+    for index, word in enumerate(words):
+        if word.endswith(".json"):
+            return words[index + 1] if index + 1 < len(words) else ""
+    return None
 
 
 def _serve(args: list[str]) -> int:
     from host.context import Context
     from host.server import serve
 
-    origin = next((a for a in args if a.startswith("chrome-extension://")), None)
+    origin = caller_of(args)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     if sys.platform == "win32":  # frames are binary: no CRLF translation
         import msvcrt
@@ -50,8 +69,12 @@ def _op_request(command: str, args: list[str]) -> dict[str, Any]:
     import argparse
 
     parser = argparse.ArgumentParser(prog=f"catalog-host {command}")
-    if command in ("add", "promote"):
+    if command in ("add", "promote", "cancel"):
         parser.add_argument("version_id")
+    elif command == "download":
+        parser.add_argument("version_id")
+        parser.add_argument("--file-id", dest="file_id", help="which of the version's files (its CivitAI id)")
+        parser.add_argument("--wait", action="store_true", help="show a progress bar until it ends")
     elif command == "lookup":
         parser.add_argument("version_ids", nargs="+")
         parser.add_argument("--model", dest="model_ids", action="append")
@@ -61,9 +84,11 @@ def _op_request(command: str, args: list[str]) -> dict[str, Any]:
     elif command == "map":
         parser.add_argument("--all", action="store_true", help="follow every page")
     parsed = vars(parser.parse_args(args))
-    request = {"op": command, **{k: v for k, v in parsed.items() if v is not None and k != "all"}}
-    if parsed.get("all"):
-        request["all"] = True
+    flags = ("all", "wait")
+    request = {"op": command, **{k: v for k, v in parsed.items() if v is not None and k not in flags}}
+    for flag in flags:
+        if parsed.get(flag):
+            request[flag] = True
     return request
 
 
@@ -73,17 +98,26 @@ def _run_op(command: str, args: list[str]) -> int:
     from host.context import Context
     from host.dispatch import handle_message
     from host.redaction import scrub_reply
+    from host.server import wake_jobs
 
     request = _op_request(command, args)
     follow = request.pop("all", False)
+    wait = request.pop("wait", False)
     context = Context()
     while True:
         reply = scrub_reply(handle_message(json.dumps(request).encode(), context))
         if not reply["ok"]:
             print(json.dumps({"error": reply["error"]}, indent=2, ensure_ascii=False))
             return 1
-        print(json.dumps(reply["result"], indent=2, ensure_ascii=False))
+        print(json.dumps(reply["result"], indent=2, ensure_ascii=False), flush=True)
         context.run_after_reply()
+        wake_jobs(context)
+        if wait and reply["result"].get("status") in ("queued", "already_queued"):
+            from host.download.progress import wait_for
+
+            status, job = wait_for(context.settings.catalog_dir, request["version_id"])
+            print(json.dumps({"job": job}, indent=2, ensure_ascii=False))
+            return status
         nxt = reply["result"].get("next")
         if not (follow and nxt):
             return 0
@@ -102,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     if command in ("-h", "--help", "help"):
         print(USAGE, end="")
         return 0
-    if command is None or command.startswith(("chrome-extension://", "--parent-window")):
+    if (command is None or command.startswith(("chrome-extension://", "--parent-window"))
+            or command.endswith(".json")):  # Firefox: <manifest path> <add-on id>
         return _serve(args)
     print(f"catalog-host: unknown command {command!r}\n{USAGE}", file=sys.stderr, end="")
     return 2

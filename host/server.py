@@ -32,8 +32,20 @@ def send(stdout: BinaryIO, reply: dict[str, Any]) -> None:
     write_frame(stdout, body)
 
 
+def wake_jobs(context: Context) -> None:
+    """Restart the job worker if unfinished jobs have none (one stat when idle); after the
+    first reply, so it never delays an answer."""
+    try:
+        from host.jobs.wake import wake_if_needed
+
+        wake_if_needed(context.settings.catalog_dir)
+    except (HostError, OSError):
+        pass
+
+
 def serve(stdin: BinaryIO, stdout: BinaryIO, context: Context) -> int:
     """Serve until EOF; the process exit status."""
+    woken = False
     while True:
         try:
             body = read_frame(stdin)
@@ -50,3 +62,6 @@ def serve(stdin: BinaryIO, stdout: BinaryIO, context: Context) -> int:
         except BrokenPipeError:  # the browser went away; nothing left to answer
             return EXIT_OK
         context.run_after_reply()  # e.g. a write's read-index refresh, off the person's wait
+        if not woken:
+            woken = True
+            wake_jobs(context)

@@ -25,6 +25,8 @@ APP_NAME = "catalog-host"
 DEFAULT_CIVITAI_URL = "https://civitai.com"
 # The extension-stub's fixed id (derived from the public key in extension-stub/manifest.json).
 STUB_EXTENSION_ID = "jpiddlinckgdlidmojineffgcdpfoacg"
+# Its Firefox add-on id (browser_specific_settings.gecko.id in extension-stub/manifest.json).
+STUB_GECKO_ID = "catalog-host-stub@catalog-host.local"
 
 ENV_CONFIG = "CATALOG_HOST_CONFIG"
 ENV_CATALOG_DIR = "CATALOG_HOST_CATALOG_DIR"
@@ -32,6 +34,7 @@ ENV_MODELS_DIR = "CATALOG_HOST_MODELS_DIR"
 ENV_CIVITAI_URL = "CATALOG_HOST_CIVITAI_URL"
 ENV_API_KEY = "CIVITAI_API_KEY"
 ENV_EXTENSION_IDS = "CATALOG_HOST_EXTENSION_IDS"
+ENV_FIREFOX_EXTENSION_IDS = "CATALOG_HOST_FIREFOX_EXTENSION_IDS"
 
 # config-file key -> environment variable that overrides it
 CONFIG_KEYS: dict[str, str] = {
@@ -40,6 +43,7 @@ CONFIG_KEYS: dict[str, str] = {
     "civitai_url": ENV_CIVITAI_URL,
     "civitai_api_key": ENV_API_KEY,
     "extension_ids": ENV_EXTENSION_IDS,
+    "firefox_extension_ids": ENV_FIREFOX_EXTENSION_IDS,
 }
 
 
@@ -78,6 +82,7 @@ class Settings:
         "civitai_url",
         "config_path",
         "extension_ids",
+        "firefox_extension_ids",
         "models_dir",
     )
 
@@ -89,6 +94,7 @@ class Settings:
         civitai_url: str,
         civitai_api_key: str | None = None,
         extension_ids: tuple[str, ...] = (STUB_EXTENSION_ID,),
+        firefox_extension_ids: tuple[str, ...] = (STUB_GECKO_ID,),
     ) -> None:
         self.config_path = config_path
         self.catalog_dir = catalog_dir
@@ -96,6 +102,8 @@ class Settings:
         self.civitai_url = civitai_url
         self.civitai_api_key = civitai_api_key
         self.extension_ids = extension_ids
+        # Firefox add-on ids (Firefox passes the caller's id, not an origin); exact strings.
+        self.firefox_extension_ids = firefox_extension_ids
         redaction.use_secret(civitai_api_key)  # kept out of every reply and log line from now on
 
     def __repr__(self) -> str:  # never shows the API key
@@ -115,6 +123,7 @@ class Settings:
             "civitai_url": self.civitai_url,
             "civitai_api_key": mask_secret(key) if key else None,
             "extension_ids": list(self.extension_ids),
+            "firefox_extension_ids": list(self.firefox_extension_ids),
         }
 
 
@@ -195,6 +204,17 @@ def _as_ids(value: Any) -> tuple[str, ...]:
     return tuple(ids)
 
 
+def _as_gecko_ids(value: Any) -> tuple[str, ...]:
+    """Firefox add-on ids (`name@domain` or `{uuid}`), compared exactly as Firefox passes them."""
+    if value is None:
+        return (STUB_GECKO_ID,)
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError("config key 'firefox_extension_ids' must be a list of add-on ids")
+    return tuple(text for text in (item.strip() for item in value) if text)
+
+
 def _read_config(env: dict[str, str]) -> tuple[str, dict[str, Any]]:
     config_path = _as_path(env.get(ENV_CONFIG), ENV_CONFIG) or str(default_config_path())
     return config_path, read_config_file(config_path)
@@ -204,6 +224,12 @@ def load_extension_ids(env: dict[str, str] | None = None) -> tuple[str, ...]:
     """Only the allowed extension ids: enough to check a caller when another key is wrong."""
     env = dict(os.environ) if env is None else env
     return _as_ids(_pick(env, _read_config(env)[1], "extension_ids"))
+
+
+def load_firefox_extension_ids(env: dict[str, str] | None = None) -> tuple[str, ...]:
+    """Only the allowed Firefox add-on ids (as `load_extension_ids`, for Firefox callers)."""
+    env = dict(os.environ) if env is None else env
+    return _as_gecko_ids(_pick(env, _read_config(env)[1], "firefox_extension_ids"))
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -225,4 +251,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         civitai_url=url.rstrip("/"),
         civitai_api_key=key or None,
         extension_ids=_as_ids(_pick(env, config, "extension_ids")),
+        firefox_extension_ids=_as_gecko_ids(_pick(env, config, "firefox_extension_ids")),
     )

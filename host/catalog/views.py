@@ -117,13 +117,26 @@ def _folder_state(models_dir: str, dest: str) -> str:
     return f"{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
-def map_etag(signature: str, dests: Iterable[str], models_dir: str | None) -> str:
-    """Changes when a catalog file changes (its `signature`) or a file appears in / leaves one
-    of the entries' folders (`dests`)."""
-    parts = [signature, models_dir or ""]
+def map_etag(
+    signature: str, dests: Iterable[str], models_dir: str | None, catalog_dir: str | None = None
+) -> str:
+    """Changes when a catalog file changes (its `signature`), a file appears in / leaves one
+    of the entries' folders (`dests`), or the download job file changes (`catalog_dir`)."""
+    parts = [signature, models_dir or "", _jobs_state(catalog_dir)]
     if models_dir is not None:
         parts.extend(f"{dest}={_folder_state(models_dir, dest)}" for dest in dests)
     return _digest("\n".join(parts))
+
+
+def _jobs_state(catalog_dir: str | None) -> str:
+    """The download jobs shown in records change with the job file (see host.jobs)."""
+    if catalog_dir is None:
+        return ""
+    try:
+        st = os.stat(os.path.join(catalog_dir, ".catalog-host-jobs"))  # host.jobs.paths.JOBS_NAME
+    except OSError:
+        return "jobs=none"
+    return f"jobs={st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
 
 
 def listing_tag(signature: str) -> str:

@@ -36,7 +36,7 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
     try:
         errors = index.catalog_errors()  # such a catalog's entries are not listed; it is named
         unreadable = {"catalog_errors": errors} if errors else {}
-        etag = map_etag(index.signature, index.dests, models_dir)
+        etag = map_etag(index.signature, index.dests, models_dir, context.settings.catalog_dir)
         cursor = params.get("cursor")
         if cursor is None and params.get("etag") == etag:
             return {"unchanged": True, "etag": etag, **unreadable}
@@ -65,4 +65,8 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
                 position = seq
     finally:
         index.close()
+    if "missing" in (r["status"] for r in by_version.values()):
+        from host.jobs.paths import overlay_jobs  # only when a download could show
+
+        overlay_jobs(by_version, context.settings.catalog_dir)
     return {"by_version": by_version, "by_model": by_model, "etag": etag, "next": next_cursor, **unreadable}

@@ -28,6 +28,10 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
     by_version = {
         vid: with_status(found[vid], settings.models_dir) if vid in found else None for vid in version_ids
     }
+    if "missing" in (r["status"] for r in by_version.values() if r is not None):
+        from host.jobs.paths import overlay_jobs  # only when a download could show
+
+        overlay_jobs(by_version, settings.catalog_dir)
     result: dict[str, Any] = {"by_version": by_version, "by_model": by_model}
     if errors:  # answered from the readable catalog; a null may be in the other one
         result["catalog_errors"] = errors
