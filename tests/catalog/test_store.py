@@ -139,3 +139,17 @@ def test_a_lock_that_cannot_be_taken_is_a_clear_write_error(host_env):
     error = host_env.error("remove", file="a.safetensors")
     assert error["code"] == "catalog_write_failed" and "lock" in error["message"]
     assert host_env.snapshot() == before
+
+
+def test_a_write_removes_dead_writers_temp_files_but_not_those_of_other_files(host_env):
+    """Catalog temps are only made under the catalog lock, and the caches' are harmless to
+    lose; the job file's are made under another lock, by a live worker whose rename would fail."""
+    host_env.write_catalogs(one_category_catalog(civitai_entry(1, 2, "a.safetensors", "loras")))
+    dead = [".models.json.k3j_x9q2.tmp", ".loras.json.bak.abcdefgh.tmp", ".catalog-host-index.0a1b2c3d.tmp",
+            ".catalog-host-summary.zz_zz_zz.tmp"]
+    live = [".catalog-host-jobs.a1b2c3d4.tmp", ".catalog-host-jobs-active.a1b2c3d4.tmp", "notes.k3j_x9q2.tmp",
+            ".models.json.TOOLONG123.tmp"]
+    for name in dead + live:
+        (host_env.catalog_dir / name).write_bytes(b"partial")
+    assert host_env.ok("remove", file="a.safetensors")["status"] == "removed"
+    assert sorted(p.name for p in host_env.catalog_dir.iterdir() if p.name.endswith(".tmp")) == sorted(live)
