@@ -166,3 +166,23 @@ def test_promote_routes_studio_spellings_like_civitai_ones(host_env):
             civitai_entry(7, 8, "f.safetensors", "loras", base_model="FLUX.1")]}]})
     assert host_env.ok("promote", version_id=5)["category"] == "wan_loras"
     assert host_env.ok("promote", version_id=7)["category"] == "flux_loras"
+
+
+def test_replies_about_hostile_entries_fit_one_frame(host_env):
+    """A catalog entry may hold text of any length: promote's answer (after it has changed the
+    catalogs) and its refusals must still fit one frame, or the person is told reply_too_large
+    about a change that was made."""
+    from host.framing import MAX_REPLY_BYTES, encode_message
+
+    huge_file = "f" * 2_000_000 + ".safetensors"
+    host_env.write_catalogs(one_category_catalog(
+        civitai_entry(5, 6, huge_file, "loras"),
+        civitai_entry(7, 8, "a.safetensors", "checkpoints/" + "d" * 2_000_000)))
+    promoted = host_env.call("promote", version_id=5)
+    assert promoted["ok"] and promoted["result"]["status"] == "promoted", promoted.get("error")
+    assert promoted["result"]["file"].startswith("fff") and len(encode_message(promoted)) <= MAX_REPLY_BYTES
+    assert [e["file"] for e in host_env.read("loras")["categories"][0]["models"]] == [huge_file]
+    again = host_env.call("promote", version_id=5)
+    assert again["result"]["status"] == "already_exists" and len(encode_message(again)) <= MAX_REPLY_BYTES
+    refused = host_env.call("promote", version_id=7)
+    assert refused["error"]["code"] == "not_a_lora" and len(encode_message(refused)) <= MAX_REPLY_BYTES
