@@ -107,8 +107,13 @@ def _delete(path: str) -> None:
 
 def run(control: JobControl) -> None:
     job = control.job
-    params: dict[str, Any] = job.get("params") or {}
     settings = control.settings
+    params: dict[str, Any] = dict(job.get("params") or {})
+    if "file_id" not in params:  # the op left the catalog read to the worker (it is slow)
+        from host.download.queue import entry_facts
+
+        dest = job.get("dest") or ""
+        params.update(entry_facts(settings.catalog_dir, job["version_id"], job["file"], dest))
     if not settings.models_dir:
         raise failures.models_dir_unset()
     if not os.path.isdir(settings.models_dir):  # an unmounted disk: never create it elsewhere
