@@ -19,6 +19,7 @@ import urllib3
 from pydantic import ValidationError
 
 from host import __version__, redaction
+from host.civitai.key_rule import key_may_travel
 from host.civitai.models import ModelVersion
 from host.errors import (
     CivitaiBadResponseError,
@@ -74,21 +75,8 @@ def _short_error(body: bytes, secret: str | None = None) -> str:
     return message
 
 
-# Plain HTTP is allowed to these hosts only (a local test server or proxy), as urllib3 names them.
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
-
-
-def _key_may_travel(url: str) -> bool:
-    """The key goes only over HTTPS, or plain HTTP to this machine: never in clear text across
-    a network. Decided from the URL requests will connect to (as it prepares and urllib3
-    parses it), not from another parser's reading of the configured text."""
-    prepared = requests.Request("GET", url).prepare().url or ""
-    parts = urllib3.util.parse_url(prepared)
-    if parts.auth is not None:
-        return False
-    if parts.scheme == "https":
-        return True
-    return parts.scheme == "http" and (parts.host or "").lower() in LOOPBACK_HOSTS
+# The rule lives in key_rule: the download worker applies it without this module's imports.
+_key_may_travel = key_may_travel
 
 
 class CivitaiClient:

@@ -29,6 +29,7 @@ import requests
 import urllib3
 
 from host import __version__
+from host.civitai.key_rule import key_may_travel
 from host.download import failures
 from host.download.sink import CHUNK_BYTES, Sink
 from host.jobs.control import JobControl, JobFailed
@@ -62,14 +63,6 @@ class _Retry(Exception):
         self.reason = reason
         self.wait = wait
         self.rate_limited = rate_limited
-
-
-def key_may_travel(url: str) -> bool:
-    """The API key goes only over HTTPS, or plain HTTP to this machine: the metadata client's
-    rule, shared so that the two can never disagree."""
-    from host.civitai.client import _key_may_travel
-
-    return _key_may_travel(url)
 
 
 def retry_after(value: str | None) -> float | None:

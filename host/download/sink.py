@@ -6,6 +6,15 @@ which gives it back once hashed (hashlib releases the GIL on large buffers, so t
 both cores). Reusing buffers spares a fresh megabyte allocation, and its page faults, per
 chunk; the pool also caps the memory a slow hasher can make the worker use. On a resume, the
 hash thread first reads the partial file already on disk, then the new chunks.
+
+Early writeback: the file is fsynced once, at the end, before it gets its final name. Left
+alone, the kernel keeps the whole file dirty in memory (a GiB is well under its background
+threshold on most machines), so that fsync would write all of it while the caller waits
+(~0.4 s per GiB here). Every WRITEBACK_BYTES, the range just written is handed to
+posix_fadvise(POSIX_FADV_DONTNEED), which on Linux starts its writeback without waiting for
+it (and drops no dirty page), so the disk works during the transfer and the final fsync has
+little left. Unlike a periodic fdatasync, the writer never waits for the disk. Elsewhere
+(no posix_fadvise) the final fsync does it all.
 """
 
 from __future__ import annotations
@@ -18,6 +27,8 @@ import threading
 CHUNK_BYTES = 1024 * 1024
 POOL_BUFFERS = 16
 READ_BLOCK = 1024 * 1024
+WRITEBACK_BYTES = 32 * 1024 * 1024
+_EARLY_WRITEBACK = hasattr(os, "posix_fadvise") and hasattr(os, "POSIX_FADV_DONTNEED")
 _END = None
 
 
@@ -28,6 +39,7 @@ class Sink:
         self.path = path
         self.start = start
         self.written = start
+        self._written_back = start  # where the next early writeback range begins
         flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0)
         self._fd = os.open(path, flags, 0o644)
         try:
@@ -106,6 +118,16 @@ class Sink:
             done = os.write(self._fd, view)
             view = view[done:]
         self.written += length
+        if _EARLY_WRITEBACK and self.written - self._written_back >= WRITEBACK_BYTES:
+            self._start_writeback()
+
+    def _start_writeback(self) -> None:
+        try:
+            length = self.written - self._written_back
+            os.posix_fadvise(self._fd, self._written_back, length, os.POSIX_FADV_DONTNEED)
+        except OSError:
+            pass  # only a head start: the final fsync still writes whatever is left
+        self._written_back = self.written
 
     def finish(self) -> str:
         """Flush to disk and return the SHA256 (lower-case hex) of the whole file. One fsync
