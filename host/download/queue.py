@@ -57,6 +57,9 @@ def start_download(version_id: str, context: Context, file_id: int | None = None
             "the ComfyUI models folder is not set, so a download has nowhere to go: set "
             "models_dir (config.json or CATALOG_HOST_MODELS_DIR)"
         )
+    from host.jobs.spawn import prestart_worker
+
+    prestart_worker(settings.catalog_dir, KIND)  # starts up while the catalog is read
     entry = find_entry(settings.catalog_dir, version_id)
     if entry is None:
         from host.handlers.add import add_version

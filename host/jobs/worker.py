@@ -7,6 +7,10 @@ them, starts queued jobs while fewer than MAX_PARALLEL run, and touches the ACTI
 this worker was left by a killed worker: it is run again (a download resumes its partial
 file). With nothing left, it removes ACTIVE and exits; after releasing its lock it looks
 once more, so a job queued during its exit is never stranded.
+
+`--await KIND` (a worker started ahead of its job by an op, host.jobs.spawn.prestart_worker):
+it imports KIND's runner, then waits for the ACTIVE file (some job is unfinished) while the
+process that started it lives, at most AWAIT_S, before its first tick.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ MAX_PARALLEL = 2
 TICK_S = 0.5
 # Consecutive ticks that could not update the job file before the worker gives up (a minute).
 MAX_TICK_FAILURES = 120
+# How long a worker started ahead of its job waits for it, and how often it looks.
+AWAIT_S = 5.0
+AWAIT_POLL_S = 0.01
 
 
 class Running:
@@ -140,9 +147,26 @@ def _settings_for(catalog_dir: str) -> Settings:
     return settings
 
 
+def await_job(catalog_dir: str, kind: str) -> None:
+    """Get ready for a job of `kind` that the starting process is about to queue."""
+    starter = os.getppid()
+    module_name = runner_module(kind)
+    if module_name is not None:
+        __import__(module_name)
+    deadline = time.monotonic() + AWAIT_S
+    active = active_path(catalog_dir)
+    while not os.path.exists(active) and time.monotonic() < deadline:
+        if os.getppid() != starter:  # the op is over (its process exited) and queued nothing
+            return
+        time.sleep(AWAIT_POLL_S)
+
+
 def main(argv: list[str]) -> int:
+    await_kind = None
+    if len(argv) == 3 and argv[1] == "--await":
+        argv, await_kind = argv[:1], argv[2]
     if len(argv) != 1:
-        print("usage: python -m host.jobs.worker CATALOG_DIR", file=sys.stderr)
+        print("usage: python -m host.jobs.worker CATALOG_DIR [--await KIND]", file=sys.stderr)
         return 2
     import filelock
 
@@ -158,6 +182,9 @@ def main(argv: list[str]) -> int:
         except filelock.Timeout:
             return 0  # another worker runs this folder's jobs
         try:
+            if await_kind is not None:
+                await_job(catalog_dir, await_kind)
+                await_kind = None
             get_logger().info("job worker started for %s", catalog_dir)
             run_jobs(catalog_dir, settings)
         finally:
