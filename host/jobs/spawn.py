@@ -27,32 +27,27 @@ CREATE_NO_WINDOW = 0x08000000
 
 def worker_command(catalog_dir: str, await_kind: str | None = None) -> list[str]:
     command = [sys.executable, "-m", "host.jobs.worker", os.path.abspath(catalog_dir)]
-    return [*command, "--await", await_kind] if await_kind else command
-
-
-# The worker started ahead of a job by this process (see prestart_worker), while it runs.
-_prestarted: subprocess.Popen[bytes] | None = None
+    return [*command, "--await", await_kind, str(os.getpid())] if await_kind else command
 
 
 def prestart_worker(catalog_dir: str, kind: str) -> None:
     """Start the worker before the job it will run is queued, when none runs: its start-up
     (an interpreter, the kind's imports: ~0.15 s) then overlaps the op's own work (reading
     the catalog). It waits for a job while this process lives (host.jobs.worker --await);
-    if none comes, it exits. submit() starts no second one while it runs."""
-    global _prestarted
+    if none comes, it exits. submit() still starts a worker once the job is queued: that one
+    exits at once while this one holds the worker lock, and runs the job if this one gave up
+    just before (the lock and the exiting worker's last look order the two)."""
     try:
         if time.time() - os.stat(active_path(catalog_dir)).st_mtime < STALE_S:
             return  # a worker runs (its heartbeat is fresh): it will see the job
     except OSError:
         pass
-    _prestarted = _spawn(worker_command(catalog_dir, kind), catalog_dir)
+    _spawn(worker_command(catalog_dir, kind), catalog_dir)
 
 
 def start_worker(catalog_dir: str) -> bool:
     """Start a worker for `catalog_dir` (it exits at once if one already runs); True when a
     process was started. Never raises: a job left queued is picked up by the next request."""
-    if _prestarted is not None and _prestarted.poll() is None:
-        return False  # the worker started ahead of this job is waiting for it
     return _spawn(worker_command(catalog_dir), catalog_dir) is not None
 
 

@@ -8,9 +8,10 @@ this worker was left by a killed worker: it is run again (a download resumes its
 file). With nothing left, it removes ACTIVE and exits; after releasing its lock it looks
 once more, so a job queued during its exit is never stranded.
 
-`--await KIND` (a worker started ahead of its job by an op, host.jobs.spawn.prestart_worker):
-it imports KIND's runner, then waits for the ACTIVE file (some job is unfinished) while the
-process that started it lives, at most AWAIT_S, before its first tick.
+`--await KIND PID` (a worker started ahead of its job by an op in process PID, see
+host.jobs.spawn.prestart_worker): it imports KIND's runner, then waits for the ACTIVE file
+(some job is unfinished) while PID is its parent, at most AWAIT_S, before its first tick.
+When none comes, it exits without writing anything.
 """
 
 from __future__ import annotations
@@ -147,9 +148,9 @@ def _settings_for(catalog_dir: str) -> Settings:
     return settings
 
 
-def await_job(catalog_dir: str, kind: str) -> None:
-    """Get ready for a job of `kind` that the starting process is about to queue."""
-    starter = os.getppid()
+def await_job(catalog_dir: str, kind: str, starter: int) -> bool:
+    """Get ready for a job of `kind` that the starting process is about to queue; False
+    when none came (the worker then only takes its last look, and writes nothing)."""
     module_name = runner_module(kind)
     if module_name is not None:
         __import__(module_name)
@@ -157,16 +158,17 @@ def await_job(catalog_dir: str, kind: str) -> None:
     active = active_path(catalog_dir)
     while not os.path.exists(active) and time.monotonic() < deadline:
         if os.getppid() != starter:  # the op is over (its process exited) and queued nothing
-            return
+            break
         time.sleep(AWAIT_POLL_S)
+    return os.path.exists(active)
 
 
 def main(argv: list[str]) -> int:
-    await_kind = None
-    if len(argv) == 3 and argv[1] == "--await":
-        argv, await_kind = argv[:1], argv[2]
+    await_kind, starter = None, 0
+    if len(argv) == 4 and argv[1] == "--await" and argv[3].isdigit():
+        argv, await_kind, starter = argv[:1], argv[2], int(argv[3])
     if len(argv) != 1:
-        print("usage: python -m host.jobs.worker CATALOG_DIR [--await KIND]", file=sys.stderr)
+        print("usage: python -m host.jobs.worker CATALOG_DIR [--await KIND PID]", file=sys.stderr)
         return 2
     import filelock
 
@@ -182,11 +184,11 @@ def main(argv: list[str]) -> int:
         except filelock.Timeout:
             return 0  # another worker runs this folder's jobs
         try:
-            if await_kind is not None:
-                await_job(catalog_dir, await_kind)
-                await_kind = None
-            get_logger().info("job worker started for %s", catalog_dir)
-            run_jobs(catalog_dir, settings)
+            awaited = await_kind is None or await_job(catalog_dir, await_kind, starter)
+            await_kind = None
+            if awaited:
+                get_logger().info("job worker started for %s", catalog_dir)
+                run_jobs(catalog_dir, settings)
         finally:
             lock.release()
         # A host that queued a job while this worker was exiting found the lock taken by

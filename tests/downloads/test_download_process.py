@@ -168,3 +168,43 @@ def test_cli_wait_reports_a_failure_with_its_message(bench):
                           env=bench.env.env, timeout=120)
     assert proc.returncode == 1
     assert "API key" in proc.stderr.decode()
+
+
+def _awaiting_workers(catalog_dir) -> list[int]:
+    """Workers started ahead of a job for this catalog folder (host.jobs.worker --await)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as handle:
+                args = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if b"host.jobs.worker" in args and b"--await" in args and str(catalog_dir).encode() in args:
+            found.append(int(name))
+    return found
+
+
+@posix_only
+def test_a_worker_started_ahead_of_a_job_that_never_comes_exits_and_writes_nothing(bench):
+    bench.setup_download(903, "here.safetensors", MIB)
+    bench.final("here.safetensors").parent.mkdir(parents=True, exist_ok=True)
+    bench.final("here.safetensors").write_bytes(b"already here")
+    host = start_host(bench)
+    try:
+        assert host.stdin and host.stdout
+        host.stdin.write(frame({"op": "download", "id": 1, "version_id": 903}))
+        host.stdin.flush()
+        assert read_one(host.stdout)["result"]["status"] == "already_present"
+        (worker,) = wait_until(lambda: _awaiting_workers(bench.env.catalog_dir), what="the early worker")
+        host.stdin.close()  # the op's process ends: the worker stops waiting for a job
+        assert host.wait(timeout=10) == 0
+    finally:
+        if host.poll() is None:
+            host.kill()
+            host.wait()
+    wait_until(lambda: not pid_alive(worker), 10, "the early worker to exit")
+    names = {p.name for p in bench.env.catalog_dir.iterdir()}
+    assert ".catalog-host-jobs" not in names and ".catalog-host-jobs-active" not in names
+    assert bench.final("here.safetensors").read_bytes() == b"already here"
