@@ -30,6 +30,8 @@ ENV_MODELS_DIR = "CATALOG_HOST_MODELS_DIR"
 ENV_CIVITAI_URL = "CATALOG_HOST_CIVITAI_URL"
 ENV_API_KEY = "CIVITAI_API_KEY"
 ENV_EXTENSION_IDS = "CATALOG_HOST_EXTENSION_IDS"
+ENV_COMFYUI_DIR = "CATALOG_HOST_COMFYUI_DIR"
+ENV_EXTRA_MODEL_PATHS = "CATALOG_HOST_EXTRA_MODEL_PATHS"
 
 # config-file key -> environment variable that overrides it
 CONFIG_KEYS: dict[str, str] = {
@@ -38,6 +40,8 @@ CONFIG_KEYS: dict[str, str] = {
     "civitai_url": ENV_CIVITAI_URL,
     "civitai_api_key": ENV_API_KEY,
     "extension_ids": ENV_EXTENSION_IDS,
+    "comfyui_dir": ENV_COMFYUI_DIR,
+    "extra_model_paths": ENV_EXTRA_MODEL_PATHS,
 }
 
 
@@ -74,8 +78,10 @@ class Settings:
         "catalog_dir",
         "civitai_api_key",
         "civitai_url",
+        "comfyui_dir",
         "config_path",
         "extension_ids",
+        "extra_model_paths",
         "models_dir",
     )
 
@@ -87,6 +93,8 @@ class Settings:
         civitai_url: str,
         civitai_api_key: str | None = None,
         extension_ids: tuple[str, ...] = (STUB_EXTENSION_ID,),
+        comfyui_dir: str | None = None,
+        extra_model_paths: tuple[str, ...] = (),
     ) -> None:
         self.config_path = config_path
         self.catalog_dir = catalog_dir
@@ -94,6 +102,8 @@ class Settings:
         self.civitai_url = civitai_url
         self.civitai_api_key = civitai_api_key
         self.extension_ids = extension_ids
+        self.comfyui_dir = comfyui_dir
+        self.extra_model_paths = extra_model_paths
 
     def __repr__(self) -> str:  # never shows the API key
         return f"Settings({self.describe()!r})"
@@ -112,6 +122,8 @@ class Settings:
             "civitai_url": self.civitai_url,
             "civitai_api_key": mask_secret(key) if key else None,
             "extension_ids": list(self.extension_ids),
+            "comfyui_dir": self.comfyui_dir,
+            "extra_model_paths": list(self.extra_model_paths),
         }
 
 
@@ -171,6 +183,17 @@ def _as_ids(value: Any) -> tuple[str, ...]:
     return tuple(ids)
 
 
+def _as_paths(value: Any) -> tuple[str, ...]:
+    """extra_model_paths: a list of YAML files (the env var joins them with os.pathsep)."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        value = value.split(os.pathsep)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError("config key 'extra_model_paths' must be a list of YAML file paths")
+    return tuple(os.path.abspath(os.path.expanduser(v)) for v in value if v)
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Settings from the environment, the config file and the defaults, in that order."""
     env = dict(os.environ) if env is None else env
@@ -183,11 +206,17 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise ConfigError("config key 'civitai_url' must be an http(s) URL")
     if key is not None and not isinstance(key, str):
         raise ConfigError("config key 'civitai_api_key' must be a string")
+    comfyui_dir = _as_path(_pick(env, config, "comfyui_dir"), "comfyui_dir")
+    models_dir = _as_path(_pick(env, config, "models_dir"), "models_dir")
+    if models_dir is None and comfyui_dir is not None:
+        models_dir = os.path.join(comfyui_dir, "models")
     return Settings(
         config_path=config_path,
         catalog_dir=catalog_dir or str(default_catalog_dir()),
-        models_dir=_as_path(_pick(env, config, "models_dir"), "models_dir"),
+        models_dir=models_dir,
         civitai_url=url.rstrip("/"),
         civitai_api_key=key or None,
         extension_ids=_as_ids(_pick(env, config, "extension_ids")),
+        comfyui_dir=comfyui_dir,
+        extra_model_paths=_as_paths(_pick(env, config, "extra_model_paths")),
     )

@@ -82,6 +82,8 @@ def entry_record(entry: dict[str, Any], catalog: str) -> dict[str, Any]:
         "base_model": _reply_safe(base_model),
         "catalog": catalog,
         "civitai_model_id": canonical_id(entry.get("civitai_model_id")),
+        # internal: the entry's SHA256, for `elsewhere`; popped before a reply (host.disk.status)
+        "hash": _reply_safe(entry.get("hash")),
     }
 
 

@@ -20,7 +20,7 @@ INDEX_NAME = ".catalog-host-index"
 SUMMARY_NAME = ".catalog-host-summary"
 
 # Bump when the table layout or the record fields change: old caches are then rebuilt.
-INDEX_FORMAT = "5"
+INDEX_FORMAT = "6"
 
 
 def catalog_file(catalog_dir: str | Path, name: str) -> str:

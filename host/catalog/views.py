@@ -10,41 +10,38 @@ from __future__ import annotations
 import os
 import zlib
 
-from host.catalog.paths import dest_problem, file_status
+from host.catalog.paths import dest_problem
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds in every cold start
-    from typing import Any
 
     from host.catalog.index import CatalogIndex
+    from host.disk.status import DiskView
 
 
-def with_status(record: dict[str, Any], models_dir: str | None) -> dict[str, Any]:
-    record["status"] = file_status(models_dir, record.get("dest"), record.get("file"))
-    return record
-
-
-def _folder_state(models_dir: str, dest: str) -> str:
-    if dest_problem(dest):
-        return "unsafe"
+def _folder_state(folder: str) -> str:
     try:
-        st = os.stat(os.path.join(models_dir, *dest.split("/")) if dest else models_dir)
+        st = os.stat(folder)
     except (OSError, ValueError):
         return "absent"
     return f"{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
-def map_etag(index: CatalogIndex, models_dir: str | None) -> str:
-    """Changes when a catalog file changes or a file appears in / leaves an entry's folder."""
-    parts = [index.signature, models_dir or ""]
-    if models_dir is not None:
-        parts.extend(f"{dest}={_folder_state(models_dir, dest)}" for dest in index.dests)
+def map_etag(index: CatalogIndex, disk: DiskView) -> str:
+    """Changes when a catalog file changes, a file appears in / leaves one of an entry's
+    folders (in any folder ComfyUI searches for its dest), the folders change, or a scan ends."""
+    parts = [index.signature, disk.folders.models_dir or "", disk.signature()]
+    for dest in index.dests:
+        if dest_problem(dest):
+            parts.append(f"{dest}=unsafe")
+            continue
+        parts.extend(f"{dest}={_folder_state(folder)}" for folder in disk.folders.dest_folders(dest))
     return _digest("\n".join(parts))
 
 
-def listing_tag(index: CatalogIndex) -> str:
-    """Identifies the catalog contents a map cursor pages through."""
-    return _digest(index.signature)
+def listing_tag(index: CatalogIndex, disk: DiskView) -> str:
+    """Identifies the catalog contents (and scan results) a map cursor pages through."""
+    return _digest(index.signature + "|" + disk.signature())
 
 
 def _digest(text: str) -> str:

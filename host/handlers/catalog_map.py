@@ -1,6 +1,7 @@
 """`map`: every CivitAI version in both catalogs, paged under Chrome's 1 MiB reply limit.
 
-A page holds as many entries as fit in PAGE_BUDGET_BYTES; `next` is an opaque cursor
+The catalog entries come first, then the versions the last scan found in no catalog
+(`untracked`). A page holds as many entries as fit in PAGE_BUDGET_BYTES; `next` is an opaque cursor
 (catalog-contents tag + position). `by_model` in a page covers the versions of that page;
 the client merges pages by union. A matching `etag` on a first request answers `unchanged`.
 """
@@ -9,13 +10,17 @@ from __future__ import annotations
 
 from host import jsonfast
 from host.catalog.index import open_index
-from host.catalog.views import listing_tag, map_etag, with_status
+from host.catalog.views import listing_tag, map_etag
 from host.context import Context
+from host.disk.status import DiskView
 from host.errors import CursorExpiredError, InvalidRequestError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
+
+    from host.catalog.index import CatalogIndex
 
 # Room for the envelope and by_model under the 1 MiB frame limit.
 PAGE_BUDGET_BYTES = 600 * 1024
@@ -31,38 +36,53 @@ def _parse_cursor(cursor: str, tag: str) -> int:
     return int(position)
 
 
+def _listing(index: CatalogIndex, disk: DiskView, position: int) -> Iterator[tuple[int, str, int, Any]]:
+    """(position, version id, cost, record) after `position`: the catalog entries in catalog
+    order, then the versions the last scan found on disk in no catalog (`untracked`)."""
+    while position < index.count:
+        rows = index.rows_after(position, _FETCH)
+        for seq, vid, record_json in rows:
+            # each entry costs its JSON plus its id in by_model and some punctuation
+            cost = len(record_json) + 2 * len(vid) + 64
+            yield seq, vid, cost, disk.with_status(vid, jsonfast.loads(record_json.decode("utf-8")))
+            position = seq
+    scan = disk.scan
+    if scan is None:
+        return
+    for k, vid in enumerate(scan.version_ids()[position - index.count :], start=position + 1):
+        if index.records([vid]):
+            continue
+        record = disk.untracked(vid)
+        if record is not None:
+            yield k, vid, len(jsonfast.dumps(record)) + 2 * len(vid) + 64, record
+
+
 def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
-    models_dir = context.settings.models_dir
     index = open_index(context.settings.catalog_dir)
+    disk = DiskView.of(context.settings)
     try:
         index.require_readable()
-        etag = map_etag(index, models_dir)
+        etag = map_etag(index, disk)
         cursor = params.get("cursor")
         if cursor is None and params.get("etag") == etag:
             return {"unchanged": True, "etag": etag}
-        tag = listing_tag(index)
+        tag = listing_tag(index, disk)
         position = _parse_cursor(cursor, tag) if cursor is not None else 0
         by_version: dict[str, Any] = {}
         by_model: dict[str, list[str]] = {}
         used = 0
         next_cursor = None
-        while next_cursor is None:
-            rows = index.rows_after(position, _FETCH)
-            if not rows:
+        for seq, vid, cost, record in _listing(index, disk, position):
+            if by_version and used + cost > PAGE_BUDGET_BYTES:
+                next_cursor = f"{tag}:{position}"
                 break
-            for seq, vid, record_json in rows:
-                # each entry costs its JSON plus its id in by_model and some punctuation
-                cost = len(record_json) + 2 * len(vid) + 64
-                if by_version and used + cost > PAGE_BUDGET_BYTES:
-                    next_cursor = f"{tag}:{position}"
-                    break
-                record = with_status(jsonfast.loads(record_json.decode("utf-8")), models_dir)
-                by_version[vid] = record
-                mid = record.get("civitai_model_id")
-                if mid is not None:
-                    by_model.setdefault(mid, []).append(vid)
-                used += cost
-                position = seq
+            by_version[vid] = record
+            mid = record.get("civitai_model_id")
+            if mid is not None:
+                by_model.setdefault(mid, []).append(vid)
+            used += cost
+            position = seq
     finally:
         index.close()
+        disk.close()
     return {"by_version": by_version, "by_model": by_model, "etag": etag, "next": next_cursor}

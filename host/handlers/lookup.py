@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from host.catalog.index import open_index
-from host.catalog.views import with_status
 from host.context import Context
+from host.disk.status import DiskView
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,7 +21,12 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
         by_model = index.versions_of_models(params.get("model_ids", []))
     finally:
         index.close()
-    by_version = {
-        vid: with_status(found[vid], settings.models_dir) if vid in found else None for vid in version_ids
-    }
+    disk = DiskView.of(settings)
+    try:
+        by_version = {
+            vid: disk.with_status(vid, found[vid]) if vid in found else disk.untracked(vid)
+            for vid in version_ids
+        }
+    finally:
+        disk.close()
     return {"by_version": by_version, "by_model": by_model}

@@ -29,6 +29,17 @@ def _models_dir_report(context: Context) -> dict[str, Any]:
     return report
 
 
+def _model_folders_report(context: Context) -> dict[str, Any]:
+    """The folders ComfyUI searches per folder name (main models folder and extra_model_paths)."""
+    from host.disk.folders import load_folders
+
+    folders = load_folders(context.settings)
+    report: dict[str, Any] = {"model_folders": folders.describe()}
+    if folders.problems:
+        report["model_paths_problems"] = folders.problems
+    return report
+
+
 def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
     settings = context.settings
     catalogs = read_summary(settings.catalog_dir)
@@ -39,5 +50,6 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
         "protocol": PROTOCOL_VERSION,
         "catalog_dir": settings.catalog_dir,
         **_models_dir_report(context),
+        **_model_folders_report(context),
         "catalogs": catalogs,
     }

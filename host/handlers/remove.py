@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from host.catalog import document
 from host.catalog.layout import CATALOG_NAMES
-from host.catalog.paths import dest_problem, entry_path, is_regular_file, name_problem
+from host.catalog.paths import dest_problem, name_problem
 from host.catalog.store import transaction
 from host.context import Context
 from host.errors import (
@@ -30,7 +30,9 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
         problem = dest_problem(dest)
         if problem:
             raise UnsafePathError(f"refusing the folder {dest!r}: {problem}")
-    models_dir = context.settings.models_dir
+    from host.disk.folders import load_folders
+
+    folders = load_folders(context.settings)
 
     with transaction(context.settings.catalog_dir) as txn:
         matches = {name: document.find_by_file(txn.docs[name], file, dest) for name in CATALOG_NAMES}
@@ -43,7 +45,7 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
                 f"{file!r} is in several folders; say which with 'dest'", file=file, dests=dests
             )
         the_dest = dests[0]
-        if models_dir is not None and is_regular_file(entry_path(models_dir, the_dest, file)):
+        if folders.locate(the_dest, file) is not None:  # in any folder ComfyUI searches
             raise FileOnDiskError(
                 f"{the_dest + '/' if the_dest else ''}{file} is on disk: delete the file first",
                 file=file,

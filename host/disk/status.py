@@ -1,0 +1,120 @@
+"""Where an entry's file is, for `lookup` and `map`: present, elsewhere, missing; and the
+untracked versions a scan found on disk. Stdlib only (cold read path).
+
+Status is never cached: each answer stats the candidate files live. The scan results only
+say which files to look at (by SHA256 or by identified version); a file that has since gone
+or changed size is not reported.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from host.disk.files import stat_signature
+from host.disk.folders import load_folders
+from host.disk.scan_index import open_scan_index, scan_path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds in every cold start
+    from typing import Any
+
+    from host.disk.folders import ModelFolders
+    from host.disk.scan_index import ScanIndex
+    from host.settings import Settings
+
+
+def _still_there(found: dict[str, Any]) -> bool:
+    """The scanned file is still a regular file of the size the scan hashed."""
+    try:
+        st = os.stat(found["path"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == found.get("size")
+
+
+class DiskView:
+    """The model folders in force and the last scan's results, opened once per request."""
+
+    __slots__ = ("_scan", "_scan_loaded", "catalog_dir", "folders")
+
+    def __init__(self, folders: ModelFolders, catalog_dir: str) -> None:
+        self.folders = folders
+        self.catalog_dir = catalog_dir
+        self._scan: ScanIndex | None = None
+        self._scan_loaded = False
+
+    @classmethod
+    def of(cls, settings: Settings) -> DiskView:
+        return cls(load_folders(settings), settings.catalog_dir)
+
+    @property
+    def scan(self) -> ScanIndex | None:
+        if not self._scan_loaded:  # opened only when a file is not where its entry says
+            self._scan = open_scan_index(self.catalog_dir)
+            self._scan_loaded = True
+        return self._scan
+
+    def close(self) -> None:
+        if self._scan is not None:
+            self._scan.close()
+
+    def signature(self) -> str:
+        """Part of the map etag: the folders in force and the scan results file."""
+        return f"{self.folders.extras!r}|{stat_signature(scan_path(self.catalog_dir))}"
+
+    def _elsewhere(self, version_id: str, record: dict[str, Any], sha256: object) -> str | None:
+        scan = self.scan
+        if scan is None:
+            return None
+        try:
+            if isinstance(sha256, str) and sha256:
+                candidates = scan.files_with_sha256(sha256)
+            else:  # an entry without a hash: a file CivitAI identified as this version, same name
+                same = scan.files_of_version(version_id)
+                candidates = [f for f in same if f.get("file") == record.get("file")]
+        except ValueError:  # a damaged scan file: as if there were none; the next scan rewrites it
+            return None
+        for found in candidates:
+            if _still_there(found):
+                return str(found["path"])
+        return None
+
+    def with_status(self, version_id: str, record: dict[str, Any]) -> dict[str, Any]:
+        """`present` + path, `elsewhere` + path, or `missing`. Pops the entry's internal hash."""
+        sha256 = record.pop("hash", None)
+        path = self.folders.locate(record.get("dest"), record.get("file"))
+        if path is not None:
+            record["status"] = "present"
+            record["path"] = path
+            return record
+        path = self._elsewhere(version_id, record, sha256)
+        if path is not None:
+            record["status"] = "elsewhere"
+            record["path"] = path
+        else:
+            record["status"] = "missing"
+        return record
+
+    def untracked(self, version_id: str) -> dict[str, Any] | None:
+        """A version in no catalog whose file the last scan found (and is still there)."""
+        scan = self.scan
+        if scan is None:
+            return None
+        try:
+            candidates = scan.files_of_version(version_id)
+        except ValueError:
+            return None
+        for found in candidates:
+            if _still_there(found):
+                return {
+                    "file": found.get("file"),
+                    "dest": found.get("dest"),
+                    "name": None,
+                    "base_model": None,
+                    "status": "untracked",
+                    "catalog": None,
+                    "civitai_model_id": found.get("model_id"),
+                    "path": found.get("path"),
+                }
+        return None
