@@ -15,7 +15,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-OP_COMMANDS = ("ping", "map", "lookup", "add", "promote", "remove")
+OP_COMMANDS = ("ping", "map", "lookup", "add", "promote", "remove", "adopt")
 INSTALLER_COMMANDS = ("install", "uninstall", "doctor")
 USAGE = """\
 usage: catalog-host                              serve native messages on stdin/stdout
@@ -25,6 +25,8 @@ usage: catalog-host                              serve native messages on stdin/
        catalog-host add VERSION_ID
        catalog-host promote VERSION_ID
        catalog-host remove FILE [--dest DEST]
+       catalog-host scan [--wait] [--quiet]
+       catalog-host adopt VERSION_ID
        catalog-host install|uninstall|doctor [...]   (see `catalog-host install --help`)
 """
 
@@ -50,7 +52,7 @@ def _op_request(command: str, args: list[str]) -> dict[str, Any]:
     import argparse
 
     parser = argparse.ArgumentParser(prog=f"catalog-host {command}")
-    if command in ("add", "promote"):
+    if command in ("add", "promote", "adopt"):
         parser.add_argument("version_id")
     elif command == "lookup":
         parser.add_argument("version_ids", nargs="+")
@@ -95,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     command = args[0] if args else None
     if command in OP_COMMANDS:
         return _run_op(command, args[1:])
+    if command == "scan":
+        from host.disk.scan_cli import main as scan_main
+
+        return scan_main(args[1:])
     if command in INSTALLER_COMMANDS:
         from host.installer.cli import main as installer_main
 

@@ -94,6 +94,7 @@ OPS: dict[str, OpSpec] = {
     "add": OpSpec("add", {"version_id": _id}, {}),
     "promote": OpSpec("promote", {"version_id": _id}, {}),
     "remove": OpSpec("remove", {"file": _text}, {"dest": _text}),
+    "adopt": OpSpec("adopt", {"version_id": _id}, {}),
 }
 ENVELOPE_KEYS = frozenset({"op", "id"})
 

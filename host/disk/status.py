@@ -96,8 +96,8 @@ class DiskView:
             record["status"] = "missing"
         return record
 
-    def untracked(self, version_id: str) -> dict[str, Any] | None:
-        """A version in no catalog whose file the last scan found (and is still there)."""
+    def scanned_file(self, version_id: str) -> dict[str, Any] | None:
+        """The scan's record of a file identified as this version that is still on disk."""
         scan = self.scan
         if scan is None:
             return None
@@ -105,16 +105,20 @@ class DiskView:
             candidates = scan.files_of_version(version_id)
         except ValueError:
             return None
-        for found in candidates:
-            if _still_there(found):
-                return {
-                    "file": found.get("file"),
-                    "dest": found.get("dest"),
-                    "name": None,
-                    "base_model": None,
-                    "status": "untracked",
-                    "catalog": None,
-                    "civitai_model_id": found.get("model_id"),
-                    "path": found.get("path"),
-                }
-        return None
+        return next((found for found in candidates if _still_there(found)), None)
+
+    def untracked(self, version_id: str) -> dict[str, Any] | None:
+        """The record of a version in no catalog whose file the last scan found."""
+        found = self.scanned_file(version_id)
+        if found is None:
+            return None
+        return {
+            "file": found.get("file"),
+            "dest": found.get("dest"),
+            "name": None,
+            "base_model": None,
+            "status": "untracked",
+            "catalog": None,
+            "civitai_model_id": found.get("model_id"),
+            "path": found.get("path"),
+        }
