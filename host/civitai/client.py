@@ -201,11 +201,11 @@ class CivitaiClient:
         result: tuple[int, dict[str, str], bytes] = outcome[0]
         return result
 
-    def get_json(self, path: str, post: Any = None, budget_s: float = TOTAL_BUDGET_S) -> Any:
+    def get_json(self, path: str, post: Any = None, budget_s: float | None = None) -> Any:
         """GET `path` (or POST `post` as JSON), retrying 429 / 5xx within the time budget;
         the decoded JSON body."""
         url = self.base_url + path
-        deadline = self._clock() + budget_s
+        deadline = self._clock() + (TOTAL_BUDGET_S if budget_s is None else budget_s)
         sent = None if post is None else json.dumps(post).encode("utf-8")
         for attempt in range(MAX_ATTEMPTS):
             status, headers, body = self._get_bounded(url, deadline, sent)
