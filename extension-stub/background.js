@@ -4,10 +4,14 @@
 // when the port breaks (the host exited, crashed or was never started) the request is retried
 // once with `sendNativeMessage` (one host process per message), and the next request opens a
 // fresh port. Content scripts and the popup reach the host only through this file, with
-// `chrome.runtime.sendMessage({type: "host", op, params})`; it answers
+// `api.runtime.sendMessage({type: "host", op, params})`; it answers
 // `{ok: true, result}` or `{ok: false, error: {code, message, hint}}` where `hint` says in
 // plain words what a person can do about it.
 "use strict";
+
+// One folder runs in Chrome and Firefox: Firefox's `browser` namespace returns promises, and so
+// does Chrome's `chrome` in MV3 when no callback is given. Only the promise forms are used.
+const api = globalThis.browser ?? globalThis.chrome;
 
 const HOST_NAME = "com.civitai_catalog.host";
 // `add` waits for the CivitAI API (the host retries 429/5xx within its own bound).
@@ -19,9 +23,12 @@ const PORT_IDLE_MS = 5 * 60 * 1000;
 const CONTENT_OPS = new Set(["lookup", "add", "promote", "remove"]);
 const EXTENSION_PAGE_OPS = new Set(["ping", "lookup", "map", "add", "promote", "remove"]);
 
-// Chrome's own error texts (stable since Chrome 29) -> our codes.
+// The browsers' own error texts -> our codes. Chrome's are stable since Chrome 29; Firefox says
+// "No such native application" both for a missing host and for one whose manifest does not list
+// this add-on's id (`python -m host doctor` tells the two apart).
 const CHROME_ERRORS = [
   ["Specified native messaging host not found.", "host_not_installed"],
+  ["No such native application", "host_not_installed"],
   ["Access to the specified native messaging host is forbidden.", "host_forbidden"],
   ["Native host has exited.", "host_exited"],
   ["Error when communicating with the native messaging host.", "host_communication"],
@@ -48,7 +55,7 @@ function chromeErrorCode(message) {
 // --- plain-words hints ------------------------------------------------------------------------
 
 function hintFor(code, message) {
-  const id = chrome.runtime.id;
+  const id = api.runtime.id;
   const hints = {
     host_not_installed:
       "Host not installed: run install/install.sh (Windows: install\\install.ps1), then try again.",
@@ -91,7 +98,7 @@ async function recordError(op, channel, error) {
     at: new Date().toISOString(),
   };
   try {
-    await chrome.storage.session.set({ lastError });
+    await api.storage.session.set({ lastError });
   } catch (e) {
     // storage is a convenience for the popup; never let it hide the real error
   }
@@ -100,7 +107,7 @@ async function recordError(op, channel, error) {
 
 async function recordSuccess(op, channel) {
   try {
-    await chrome.storage.session.set({ lastSuccess: { op, channel, at: new Date().toISOString() } });
+    await api.storage.session.set({ lastSuccess: { op, channel, at: new Date().toISOString() } });
   } catch (e) {
     // see recordError
   }
@@ -116,11 +123,13 @@ const portClient = {
   connects: 0, // how many ports were opened: each one is a host process
 
   connect() {
-    const port = chrome.runtime.connectNative(HOST_NAME);
+    const port = api.runtime.connectNative(HOST_NAME);
     this.connects += 1;
     port.onMessage.addListener((reply) => this.onReply(port, reply));
-    port.onDisconnect.addListener(() => {
-      const text = (chrome.runtime.lastError && chrome.runtime.lastError.message) || "Native host has exited.";
+    port.onDisconnect.addListener((gone) => {
+      // Chrome reports why in runtime.lastError, Firefox in the port's own `error`.
+      const why = (gone && gone.error) || api.runtime.lastError;
+      const text = (why && why.message) || "Native host has exited.";
       this.onDisconnect(port, text);
     });
     this.port = port;
@@ -199,15 +208,17 @@ function sendOnce(message, timeoutMs) {
       () => reject(new NativeError("host_timeout", `no answer within ${timeoutMs / 1000} s`, { transport: true })),
       timeoutMs,
     );
-    chrome.runtime.sendNativeMessage(HOST_NAME, { ...message, id: "once" }, (reply) => {
-      clearTimeout(timer);
-      const err = chrome.runtime.lastError;
-      if (err) {
-        reject(new NativeError(chromeErrorCode(err.message), err.message, { transport: true }));
-      } else {
+    api.runtime.sendNativeMessage(HOST_NAME, { ...message, id: "once" }).then(
+      (reply) => {
+        clearTimeout(timer);
         resolve(reply);
-      }
-    });
+      },
+      (err) => {
+        clearTimeout(timer);
+        const text = String((err && err.message) || err);
+        reject(new NativeError(chromeErrorCode(text), text, { transport: true }));
+      },
+    );
   });
 }
 
@@ -289,9 +300,9 @@ async function mapOnce(etag, channel, maxPages) {
 }
 
 async function status() {
-  const stored = await chrome.storage.session.get(["lastError", "lastSuccess"]);
+  const stored = await api.storage.session.get(["lastError", "lastSuccess"]);
   return {
-    extensionId: chrome.runtime.id,
+    extensionId: api.runtime.id,
     hostName: HOST_NAME,
     portOpen: portClient.port !== null,
     portConnects: portClient.connects,
@@ -303,14 +314,14 @@ async function status() {
 // --- messages from the content script and the popup -----------------------------------------
 
 function allowedOps(sender) {
-  if (sender.id !== chrome.runtime.id) return null;
-  const extensionOrigin = `chrome-extension://${chrome.runtime.id}/`;
+  if (sender.id !== api.runtime.id) return null;
+  const extensionOrigin = api.runtime.getURL(""); // chrome-extension://<id>/ or moz-extension://<uuid>/
   if (sender.url && sender.url.startsWith(extensionOrigin)) return EXTENSION_PAGE_OPS;
   if (sender.tab && sender.url && new URL(sender.url).hostname === "civitai.com") return CONTENT_OPS;
   return null;
 }
 
-chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
+api.runtime.onMessage.addListener((message, sender, sendResponse) => {
   const ops = allowedOps(sender);
   if (!ops || !message || typeof message !== "object") return false;
   let work;

@@ -13,6 +13,7 @@
 
 (() => {
   if (globalThis.__catalogStub) return; // injected once per page
+  const api = globalThis.browser ?? globalThis.chrome; // Firefox, else Chrome
 
   const MODEL_PATH = /^\/models\/(\d+)(?:[/?#]|$)/;
   const DIGITS = /^\d{1,12}$/;
@@ -134,7 +135,7 @@
 
   async function ask(op, params) {
     try {
-      const answer = await chrome.runtime.sendMessage({ type: "host", op, params });
+      const answer = await api.runtime.sendMessage({ type: "host", op, params });
       return answer || { ok: false, error: { code: "no_answer", message: "no answer", hint: "The extension did not answer." } };
     } catch (e) {
       // the extension was reloaded or updated under this page

@@ -2,6 +2,8 @@
 // folders, and the last error in plain words. All text goes in with textContent.
 "use strict";
 
+const api = globalThis.browser ?? globalThis.chrome; // Firefox, else Chrome
+
 const $ = (id) => document.getElementById(id);
 
 function setState(kind, text) {
@@ -47,7 +49,7 @@ async function check() {
   setState("checking", "Checking the host…");
   $("recheck").disabled = true;
   try {
-    const answer = await chrome.runtime.sendMessage({ type: "host", op: "ping", params: {} });
+    const answer = await api.runtime.sendMessage({ type: "host", op: "ping", params: {} });
     if (answer && answer.ok) {
       setState("ok", "Host reachable");
       showPing(answer.result);
@@ -56,7 +58,7 @@ async function check() {
       const error = (answer && answer.error) || { hint: "The extension did not answer." };
       setState("error", error.hint || error.message);
     }
-    const status = await chrome.runtime.sendMessage({ type: "status" });
+    const status = await api.runtime.sendMessage({ type: "status" });
     showLastError(status && status.lastError);
   } catch (e) {
     setState("error", `The extension could not ask the host: ${e && e.message ? e.message : e}`);
@@ -66,6 +68,6 @@ async function check() {
   }
 }
 
-$("extension-id").textContent = chrome.runtime.id;
+$("extension-id").textContent = api.runtime.id;
 $("recheck").addEventListener("click", check);
 check();
