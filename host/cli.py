@@ -15,7 +15,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-OP_COMMANDS = ("ping", "map", "lookup", "add", "promote", "remove", "adopt")
+OP_COMMANDS = ("ping", "map", "lookup", "add", "promote", "remove", "download", "jobs", "cancel", "adopt")
 INSTALLER_COMMANDS = ("install", "uninstall", "doctor")
 USAGE = """\
 usage: catalog-host                              serve native messages on stdin/stdout
@@ -25,7 +25,10 @@ usage: catalog-host                              serve native messages on stdin/
        catalog-host add VERSION_ID
        catalog-host promote VERSION_ID
        catalog-host remove FILE [--dest DEST]
-       catalog-host scan [--wait] [--quiet]
+       catalog-host download VERSION_ID [--file-id N] [--wait]
+       catalog-host jobs
+       catalog-host cancel VERSION_ID
+       catalog-host scan [--wait] [--here] [--quiet]
        catalog-host adopt VERSION_ID
        catalog-host install|uninstall|doctor [...]   (see `catalog-host install --help`)
 """
@@ -52,8 +55,12 @@ def _op_request(command: str, args: list[str]) -> dict[str, Any]:
     import argparse
 
     parser = argparse.ArgumentParser(prog=f"catalog-host {command}")
-    if command in ("add", "promote", "adopt"):
+    if command in ("add", "promote", "cancel", "adopt"):
         parser.add_argument("version_id")
+    elif command == "download":
+        parser.add_argument("version_id")
+        parser.add_argument("--file-id", dest="file_id", help="which of the version's files (its CivitAI id)")
+        parser.add_argument("--wait", action="store_true", help="show a progress bar until it ends")
     elif command == "lookup":
         parser.add_argument("version_ids", nargs="+")
         parser.add_argument("--model", dest="model_ids", action="append")
@@ -63,9 +70,11 @@ def _op_request(command: str, args: list[str]) -> dict[str, Any]:
     elif command == "map":
         parser.add_argument("--all", action="store_true", help="follow every page")
     parsed = vars(parser.parse_args(args))
-    request = {"op": command, **{k: v for k, v in parsed.items() if v is not None and k != "all"}}
-    if parsed.get("all"):
-        request["all"] = True
+    flags = ("all", "wait")
+    request = {"op": command, **{k: v for k, v in parsed.items() if v is not None and k not in flags}}
+    for flag in flags:
+        if parsed.get(flag):
+            request[flag] = True
     return request
 
 
@@ -74,18 +83,27 @@ def _run_op(command: str, args: list[str]) -> int:
 
     from host.context import Context
     from host.dispatch import handle_message
+    from host.server import wake_jobs
 
     request = _op_request(command, args)
     follow = request.pop("all", False)
+    wait = request.pop("wait", False)
     context = Context()
     while True:
         reply = handle_message(json.dumps(request).encode(), context)
         if not reply["ok"]:
             print(json.dumps({"error": reply["error"]}, indent=2, ensure_ascii=False))
             return 1
-        print(json.dumps(reply["result"], indent=2, ensure_ascii=False))
+        print(json.dumps(reply["result"], indent=2, ensure_ascii=False), flush=True)
         if "host.catalog.store" in sys.modules:
             sys.modules["host.catalog.store"].run_after_reply()
+        wake_jobs(context)
+        if wait and reply["result"].get("status") in ("queued", "already_queued"):
+            from host.download.progress import wait_for
+
+            status, job = wait_for(context.settings.catalog_dir, request["version_id"])
+            print(json.dumps({"job": job}, indent=2, ensure_ascii=False))
+            return status
         nxt = reply["result"].get("next")
         if not (follow and nxt):
             return 0

@@ -208,3 +208,18 @@ class CivitaiBadResponseError(CivitaiError):
     """A 200 whose body is not the expected JSON."""
 
     code = "civitai_bad_response"
+
+
+# --- downloads (SPEC §9) --------------------------------------------------------------------
+
+
+class ModelsDirUnsetError(HostError):
+    """download: no models folder is configured, so a file has nowhere to go."""
+
+    code = "models_dir_unset"
+
+
+class FileNotOnCivitaiError(CatalogError):
+    """download: the `file_id` asked for is not one of the version's files."""
+
+    code = "file_not_on_civitai"

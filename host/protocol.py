@@ -37,6 +37,10 @@ def _id(name: str, value: Any) -> str:
     return vid
 
 
+def _int_id(name: str, value: Any) -> int:
+    return int(_id(name, value))
+
+
 def _id_list(limit: int, minimum: int = 0) -> Callable[[str, Any], list[str]]:
     def check(name: str, value: Any) -> list[str]:
         if not isinstance(value, list):
@@ -95,6 +99,10 @@ OPS: dict[str, OpSpec] = {
     "promote": OpSpec("promote", {"version_id": _id}, {}),
     "remove": OpSpec("remove", {"file": _text}, {"dest": _text}),
     "adopt": OpSpec("adopt", {"version_id": _id}, {}),
+    "scan": OpSpec("scan", {}, {}),
+    "download": OpSpec("download", {"version_id": _id}, {"file_id": _int_id}),
+    "jobs": OpSpec("jobs", {}, {}),
+    "cancel": OpSpec("cancel", {"version_id": _id}, {}),
 }
 ENVELOPE_KEYS = frozenset({"op", "id"})
 

@@ -34,8 +34,20 @@ def send(stdout: BinaryIO, reply: dict[str, Any]) -> None:
     write_frame(stdout, body)
 
 
+def wake_jobs(context: Context) -> None:
+    """Restart the job worker if unfinished jobs have none (one stat when idle); after the
+    first reply, so it never delays an answer."""
+    try:
+        from host.jobs.wake import wake_if_needed
+
+        wake_if_needed(context.settings.catalog_dir)
+    except (HostError, OSError):
+        pass
+
+
 def serve(stdin: BinaryIO, stdout: BinaryIO, context: Context) -> int:
     """Serve until EOF; the process exit status."""
+    woken = False
     while True:
         try:
             body = read_frame(stdin)
@@ -55,3 +67,6 @@ def serve(stdin: BinaryIO, stdout: BinaryIO, context: Context) -> int:
         # that reads never import the store module: it is only loaded by a write.
         if "host.catalog.store" in sys.modules:
             sys.modules["host.catalog.store"].run_after_reply()
+        if not woken:
+            woken = True
+            wake_jobs(context)

@@ -29,14 +29,26 @@ def _folder_state(folder: str) -> str:
 
 def map_etag(index: CatalogIndex, disk: DiskView) -> str:
     """Changes when a catalog file changes, a file appears in / leaves one of an entry's
-    folders (in any folder ComfyUI searches for its dest), the folders change, or a scan ends."""
-    parts = [index.signature, disk.folders.models_dir or "", disk.signature()]
+    folders (in any folder ComfyUI searches for its dest), the folders change, a scan ends, or
+    a download job changes."""
+    parts = [index.signature, disk.folders.models_dir or "", disk.signature(), _jobs_state(disk.catalog_dir)]
     for dest in index.dests:
         if dest_problem(dest):
             parts.append(f"{dest}=unsafe")
             continue
         parts.extend(f"{dest}={_folder_state(folder)}" for folder in disk.folders.dest_folders(dest))
     return _digest("\n".join(parts))
+
+
+def _jobs_state(catalog_dir: str | None) -> str:
+    """The download jobs shown in records change with the job file (see host.jobs)."""
+    if catalog_dir is None:
+        return ""
+    try:
+        st = os.stat(os.path.join(catalog_dir, ".catalog-host-jobs"))  # host.jobs.paths.JOBS_NAME
+    except OSError:
+        return "jobs=none"
+    return f"jobs={st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
 
 
 def listing_tag(index: CatalogIndex, disk: DiskView) -> str:

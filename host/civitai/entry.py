@@ -106,7 +106,23 @@ def _size_gb(size_kb: float | None) -> float | None:
     return size if size - size == 0 and size >= 0 else None
 
 
-def build_entry(version: ModelVersion) -> NewEntry:
+def chosen_file(files: list[VersionFile], file_id: int | None) -> VersionFile:
+    """The file with CivitAI id `file_id`; the primary file when `file_id` is None."""
+    if file_id is None:
+        return primary_file(files)
+    for file in files:
+        if file.id == file_id:
+            return file
+    from host.errors import FileNotOnCivitaiError
+
+    raise FileNotOnCivitaiError(
+        f"file {file_id} is not one of this version's files (ids: "
+        + ", ".join(str(f.id) for f in files[:20]) + ")",
+        file_id=file_id,
+    )
+
+
+def build_entry(version: ModelVersion, file_id: int | None = None) -> NewEntry:
     model = version.model
     # SPEC §5 step 4 order: the type first, then the primary file, then its name
     require_supported(model.type if model else None)
@@ -115,7 +131,7 @@ def build_entry(version: ModelVersion) -> NewEntry:
         archived = model is not None and model.mode == "Archived"
         why = "it is archived" if archived else "it lists no files"
         raise NoFilesError(f"version {version.id} cannot be added: {why}", version_id=str(version.id))
-    file = primary_file(files)
+    file = chosen_file(files, file_id)
     problem = name_problem(file.name)
     if problem:
         shown = file.name if file.name is None or len(file.name) <= 300 else file.name[:300] + "..."

@@ -1,5 +1,6 @@
-"""`catalog-host scan [--wait]` for people: run a scan with a progress bar on stderr and print
-its result as JSON on stdout. The bar is tqdm's (bytes hashed, files done / total)."""
+"""`catalog-host scan [--wait] [--here]` for people: queue the scan job (or run it in this
+process) and show a progress bar on stderr until it ends; JSON on stdout. The bar is tqdm's
+(bytes hashed / to hash, files done / total, the phase)."""
 
 from __future__ import annotations
 
@@ -22,11 +23,13 @@ class ProgressBar:
 
     def __call__(self, state: dict[str, Any]) -> None:
         bar = self.bar
-        if state.get("total") is not None and bar.total != state["total"]:
-            bar.total = state["total"]
+        total = state.get("total")
+        if isinstance(total, int) and bar.total != total:
+            bar.total = total
         bar.n = int(state.get("bytes") or 0)
         bar.set_description(str(state.get("phase", "")), refresh=False)
-        bar.set_postfix_str(f"files {state.get('files', 0)}/{state.get('files_total', 0)}", refresh=False)
+        bar.set_postfix_str(f"files {state.get('files') or 0}/{state.get('files_total') or 0}",
+                            refresh=False)
         bar.refresh()
 
     def close(self) -> None:
@@ -38,7 +41,7 @@ def run_in_process(quiet: bool = False) -> int:
     from host.disk.scan import run_scan
     from host.settings import load_settings
 
-    bar = ProgressBar(enabled=not quiet and sys.stderr.isatty())
+    bar = ProgressBar(enabled=not quiet)
     try:
         result = run_scan(load_settings(), bar)
     except HostError as exc:
@@ -54,10 +57,59 @@ def run_in_process(quiet: bool = False) -> int:
     return 0 if result["state"] == "done" else 1
 
 
+def follow_job(catalog_dir: str, quiet: bool = False) -> tuple[int, dict[str, Any] | None]:
+    """Show the scan job's progress until it ends: (exit status, the last job state)."""
+    import time
+
+    from host.disk.scan_job import find_scan_job
+    from host.jobs.paths import UNFINISHED, public_job
+    from host.jobs.wake import wake_if_needed
+
+    bar = ProgressBar(enabled=not quiet)
+    job = find_scan_job(catalog_dir)
+    try:
+        while job is not None and job.get("state") in UNFINISHED:
+            bar(job)
+            time.sleep(0.25)
+            wake_if_needed(catalog_dir)  # a worker killed meanwhile is restarted
+            job = find_scan_job(catalog_dir)
+        if job is not None:
+            bar(job)
+    finally:
+        bar.close()
+    if job is None:
+        print("the scan job is no longer listed", file=sys.stderr)
+        return 1, None
+    if job.get("state") == "failed":
+        print(f"scan failed: {job.get('error', {}).get('message')}", file=sys.stderr)
+    return (0 if job.get("state") == "done" else 1), public_job(job)
+
+
 def main(args: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="catalog-host scan",
-                                     description="find and identify the model files on disk")
-    parser.add_argument("--wait", action="store_true", help="run until done, with a progress bar")
+    parser = argparse.ArgumentParser(
+        prog="catalog-host scan",
+        description="find the model files in every folder ComfyUI searches and identify them on CivitAI",
+    )
+    parser.add_argument("--wait", action="store_true",
+                        help="follow the scan job with a progress bar until it ends")
+    parser.add_argument("--here", action="store_true",
+                        help="scan in this process instead of the background worker (Ctrl-C stops it)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parsed = parser.parse_args(args)
-    return run_in_process(quiet=parsed.quiet)
+    if parsed.here:
+        return run_in_process(quiet=parsed.quiet)
+    from host.disk.scan_job import start_scan
+    from host.settings import load_settings
+
+    try:
+        settings = load_settings()
+        started = start_scan(settings.catalog_dir)
+    except HostError as exc:
+        print(json.dumps({"error": exc.to_wire()}, indent=2, ensure_ascii=False))
+        return 1
+    print(json.dumps(started, indent=2, ensure_ascii=False), flush=True)
+    if not parsed.wait:
+        return 0
+    status, job = follow_job(settings.catalog_dir, quiet=parsed.quiet)
+    print(json.dumps({"job": job}, indent=2, ensure_ascii=False))
+    return status

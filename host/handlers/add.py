@@ -26,8 +26,12 @@ def _existing(docs: dict[str, Any], version_id: str) -> dict[str, Any] | None:
 
 
 def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
+    return add_version(params["version_id"], context)
+
+
+def add_version(version_id: str, context: Context, file_id: int | None = None) -> dict[str, Any]:
+    """`add` itself; `download` uses it with `file_id` choosing the entry's file."""
     settings = context.settings
-    version_id: str = params["version_id"]
 
     index = open_index(settings.catalog_dir)  # cheap early answer without the network
     try:
@@ -45,7 +49,7 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
     reason = restriction(version)
     if reason:
         return {"status": "restricted", "reason": reason}
-    new = build_entry(version)
+    new = build_entry(version, file_id)
 
     with transaction(settings.catalog_dir) as txn:
         existing = _existing(txn.docs, version_id)

@@ -29,4 +29,8 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
         }
     finally:
         disk.close()
+    if "missing" in (r["status"] for r in by_version.values() if r is not None):
+        from host.jobs.paths import overlay_jobs  # only when a download could show
+
+        overlay_jobs(by_version, settings.catalog_dir)
     return {"by_version": by_version, "by_model": by_model}

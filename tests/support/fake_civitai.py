@@ -18,6 +18,7 @@ Server::
         fake.add_fixture("sdxl_lora")            # load_fixture + add_version; returns the payload
         fake.add_fixtures()                      # every fixture, by id; returns the ids
         fake.add_hash(sha256, version_id, model_id)  # POST by-hash/ids knows this file
+        fake.serve_download(123, storage_url)    # /api/download/models/123 -> 302 storage_url
         fake.set_response(123, 429, load_error("429.html"),
                           headers={"Retry-After": "1"}, delay=0.0,
                           drip=None, truncate=False, drop=False)
@@ -190,6 +191,14 @@ def _as_response(item: ResponseLike) -> Response:
     if isinstance(item, tuple) and 2 <= len(item) <= 3:
         return Response(*item)
     raise TypeError(f"expected Response or (status, body[, headers]), got {item!r}")
+
+
+DOWNLOAD_PREFIX = "/api/download/models/"
+
+
+def download_path(version_id: int | str) -> str:
+    """The route key of a version's download endpoint (the query, e.g. fileId, is ignored)."""
+    return f"{DOWNLOAD_PREFIX}{version_id}"
 
 
 def _route_key(version_id: int | str) -> str:
@@ -415,6 +424,12 @@ class FakeCivitai:
         version_id = payload["id"]
         self.set_response(version_id, 200, copy.deepcopy(dict(payload)))
         return int(version_id)
+
+    def serve_download(self, version_id: int | str, location: str) -> None:
+        """``/api/download/models/<id>`` answers 302 to ``location`` (e.g. a FakeStorage URL),
+        like CivitAI for a permitted download; script faults with ``set_sequence`` on
+        ``download_path(version_id)``."""
+        self.set_response(download_path(version_id), 302, b"", headers={"Location": location})
 
     def add_fixture(self, name: str) -> dict[str, Any]:
         payload = load_fixture(name)

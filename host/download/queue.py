@@ -1,0 +1,124 @@
+"""The op side of downloads (host process): which entry, enqueue, list, cancel (SPEC §9 Ops).
+
+Runs in the host or CLI process, never in the worker. `download` adds the version first when
+it is in neither catalog (exactly as `add`), then queues its entry's file unless it is on disk
+or already queued; queuing starts the worker (host.jobs).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from host.catalog.paths import dest_problem, entry_path, is_regular_file, name_problem
+from host.context import Context
+from host.errors import ModelsDirUnsetError, NotFoundError, UnsafeFilenameError, UnsafePathError
+from host.jobs.paths import KEEP_FINISHED_S, UNFINISHED, public_job, read_jobs_file
+from host.jobs.state import locked_jobs, new_job, submit
+
+KIND = "download"
+PART_SUFFIX = ".part"
+
+
+def find_entry(catalog_dir: str, version_id: str) -> dict[str, Any] | None:
+    """The version's entry (models.json first, as lookup reports it), read from the files."""
+    from pathlib import Path
+
+    from host.catalog import document
+    from host.catalog.layout import CATALOG_NAMES, catalog_file
+    from host.catalog.store import read_document
+
+    for name in CATALOG_NAMES:
+        found = document.find_by_version(read_document(Path(catalog_file(catalog_dir, name))), version_id)
+        if found:
+            return found[1]
+    return None
+
+
+def _sha256(value: Any) -> str | None:
+    if isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdefABCDEF" for c in value):
+        return value.upper()
+    return None
+
+
+def _file_id(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and 0 < len(value) <= 18:
+        return int(value)
+    return None
+
+
+def start_download(version_id: str, context: Context, file_id: int | None = None) -> dict[str, Any]:
+    settings = context.settings
+    if not settings.models_dir:
+        raise ModelsDirUnsetError(
+            "the ComfyUI models folder is not set, so a download has nowhere to go: set "
+            "models_dir (config.json or CATALOG_HOST_MODELS_DIR)"
+        )
+    entry = find_entry(settings.catalog_dir, version_id)
+    if entry is None:
+        from host.handlers.add import add_version
+
+        added = add_version(version_id, context, file_id=file_id)
+        if added["status"] not in ("added", "already_exists"):
+            return added  # restricted: nothing is queued
+        entry = find_entry(settings.catalog_dir, version_id)
+        if entry is None:  # another entry already names this file in that folder
+            return added
+    file, dest = entry.get("file"), entry.get("dest") or ""
+    problem = name_problem(file)
+    if problem:
+        raise UnsafeFilenameError(f"the entry's file name cannot be downloaded to: {problem}")
+    problem = dest_problem(dest)
+    if problem:
+        raise UnsafePathError(f"the entry's folder cannot be downloaded to: {problem}")
+    assert isinstance(file, str) and isinstance(dest, str)
+    if is_regular_file(entry_path(settings.models_dir, dest, file)):
+        return {"status": "already_present", "file": file, "dest": dest}
+    job = new_job(
+        KIND,
+        version_id,
+        {"version_id": version_id, "file": file, "dest": dest},
+        {"file_id": _file_id(entry.get("civitai_file_id")), "hash": _sha256(entry.get("hash"))},
+    )
+    queued, job = submit(settings.catalog_dir, job)
+    if not queued:
+        return {"status": "already_queued", "job": public_job(job)}
+    from host.log import get_logger
+
+    get_logger().info("queued the download of version %s (%s/%s)", version_id, dest, file)
+    return {"status": "queued", "file": file, "dest": dest, "job": public_job(job)}
+
+
+def list_jobs(catalog_dir: str) -> list[dict[str, Any]]:
+    """Every unfinished job and the others of the last 24 h, oldest first."""
+    now = time.time()
+    jobs = [
+        public_job(job)
+        for job in read_jobs_file(catalog_dir)["jobs"]
+        if isinstance(job, dict)
+        and (job.get("state") in UNFINISHED or now - float(job.get("updated") or 0) <= KEEP_FINISHED_S)
+    ]
+    return sorted(jobs, key=lambda j: float(j.get("created") or 0))
+
+
+def cancel_download(version_id: str, context: Context) -> dict[str, Any]:
+    """Cancel the version's unfinished or failed download and delete its partial file."""
+    settings = context.settings
+    with locked_jobs(settings.catalog_dir) as jobs:
+        job = jobs.find(KIND, version_id)
+        if job is None or job.get("state") not in (*UNFINISHED, "failed"):
+            raise NotFoundError(f"no download of version {version_id} to cancel", version_id=version_id)
+        job.update(state="canceled", rate=0, updated=round(time.time(), 3))
+        job.pop("error", None)
+        jobs.changed = True
+    if settings.models_dir:
+        final = entry_path(settings.models_dir, job.get("dest") or "", job.get("file"))
+        if final is not None:
+            try:  # the worker may still hold it open: on Windows it deletes it itself
+                os.unlink(final + PART_SUFFIX)
+            except OSError:
+                pass
+    return {"status": "canceled"}

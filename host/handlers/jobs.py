@@ -1,0 +1,12 @@
+"""`jobs {}`: every unfinished job, and the finished / failed / canceled ones of the last 24 h."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from host.context import Context
+from host.download.queue import list_jobs
+
+
+def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
+    return {"jobs": list_jobs(context.settings.catalog_dir)}

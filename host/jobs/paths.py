@@ -1,0 +1,90 @@
+"""Names of the job files beside the catalogs, and the pieces the cold read path needs.
+
+Stdlib only (os): lookup and map import this module only when some record is `missing`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from host import jsonfast
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+# Every job of the last 24 h, as JSON; replaced atomically on every change.
+JOBS_NAME = ".catalog-host-jobs"
+# Exists while unfinished jobs exist; the worker touches it every tick (its heartbeat).
+ACTIVE_NAME = ".catalog-host-jobs-active"
+# Held by the one worker of this catalog folder.
+WORKER_LOCK_NAME = ".catalog-host-worker.lock"
+# Held briefly around every read-modify-write of the job file.
+JOBS_LOCK_NAME = ".catalog-host-jobs.lock"
+
+UNFINISHED = ("queued", "downloading", "verifying", "running")
+# States a lookup / map record shows instead of `missing` (SPEC §9 Status).
+RECORD_STATES = ("queued", "downloading", "verifying", "failed")
+# Finished, failed and canceled jobs are kept (and listed by `jobs`) this long.
+KEEP_FINISHED_S = 24 * 3600.0
+
+
+def jobs_path(catalog_dir: str) -> str:
+    return os.path.join(catalog_dir, JOBS_NAME)
+
+
+def active_path(catalog_dir: str) -> str:
+    return os.path.join(catalog_dir, ACTIVE_NAME)
+
+
+def read_jobs_file(catalog_dir: str) -> dict[str, Any]:
+    """The job file's content, or an empty one when it is absent or unreadable (it is
+    replaced atomically, so a reader never sees half a file)."""
+    try:
+        with open(jobs_path(catalog_dir), encoding="utf-8") as handle:
+            data = jsonfast.loads(handle.read())
+    except (OSError, ValueError):
+        return {"jobs": []}
+    if not isinstance(data, dict) or not isinstance(data.get("jobs"), list):
+        return {"jobs": []}
+    return data
+
+
+def public_job(job: dict[str, Any]) -> dict[str, Any]:
+    """A job as replies show it: everything but the kind's private `params`."""
+    return {key: value for key, value in job.items() if key != "params"}
+
+
+def download_jobs_by_version(catalog_dir: str) -> dict[str, dict[str, Any]]:
+    """The download job shown in lookup / map records, per version id."""
+    import time
+
+    now = time.time()
+    found: dict[str, dict[str, Any]] = {}
+    for job in read_jobs_file(catalog_dir)["jobs"]:
+        if not isinstance(job, dict) or job.get("kind") != "download":
+            continue
+        state = job.get("state")
+        if state not in RECORD_STATES:
+            continue
+        if state == "failed" and now - float(job.get("updated") or 0) > KEEP_FINISHED_S:
+            continue
+        found[str(job.get("version_id"))] = public_job(job)
+    return found
+
+
+def overlay_jobs(records: dict[str, Any], catalog_dir: str) -> None:
+    """Give `missing` records whose version has a job that job's state and the job itself
+    (SPEC §9: `present` always wins). Costs one stat when no job file exists."""
+    if not any(r is not None and r.get("status") == "missing" for r in records.values()):
+        return
+    if not os.path.exists(jobs_path(catalog_dir)):
+        return
+    jobs = download_jobs_by_version(catalog_dir)
+    if not jobs:
+        return
+    for vid, record in records.items():
+        if record is not None and record.get("status") == "missing" and vid in jobs:
+            job = jobs[vid]
+            record["status"] = job["state"]
+            record["job"] = job

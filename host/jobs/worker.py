@@ -1,0 +1,151 @@
+"""The worker: `python -m host.jobs.worker CATALOG_DIR` runs that folder's unfinished jobs.
+
+One per catalog folder (it holds WORKER_LOCK_NAME; a second one exits at once). Each tick
+(TICK_S) it copies what the running jobs reported into the job file, passes cancels to
+them, starts queued jobs while fewer than MAX_PARALLEL run, and touches the ACTIVE file
+(its heartbeat, see host.jobs.wake). A job found in a running state with no thread of
+this worker was left by a killed worker: it is run again (a download resumes its partial
+file). With nothing left, it removes ACTIVE and exits; after releasing its lock it looks
+once more, so a job queued during its exit is never stranded.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from typing import Any
+
+from host.jobs.control import JobCanceled, JobControl, JobFailed
+from host.jobs.kinds import runner_module
+from host.jobs.paths import UNFINISHED, WORKER_LOCK_NAME, active_path
+from host.jobs.state import locked_jobs
+from host.settings import Settings
+
+MAX_PARALLEL = 2
+TICK_S = 0.5
+
+
+class Running:
+    """A job's thread and its control."""
+
+    def __init__(self, job: dict[str, Any], settings: Settings, wake: threading.Event) -> None:
+        self.kind = str(job["kind"])
+        self.key = str(job["key"])
+        self.control = JobControl(dict(job), settings)
+        self.outcome: dict[str, Any] | None = None
+        self._wake = wake
+        self.thread = threading.Thread(target=self._run, name=f"job-{self.kind}-{self.key}", daemon=True)
+
+    def _run(self) -> None:
+        from host.log import get_logger
+
+        log = get_logger()
+        module_name = runner_module(self.kind)
+        try:
+            if module_name is None:
+                raise JobFailed("unknown_kind", f"this version of catalog-host cannot run {self.kind!r} jobs")
+            module = __import__(module_name, fromlist=["run"])
+            module.run(self.control)
+            self.outcome = {"state": "done"}
+            log.info("job %s %s done", self.kind, self.key)
+        except JobCanceled:
+            self.outcome = {"state": "canceled"}
+            log.info("job %s %s canceled", self.kind, self.key)
+        except JobFailed as exc:
+            self.outcome = {"state": "failed", "error": {"code": exc.code, "message": exc.message}}
+            log.info("job %s %s failed: %s: %s", self.kind, self.key, exc.code, exc.message)
+        except Exception as exc:  # a bug: the job fails, the worker goes on
+            log.exception("job %s %s crashed", self.kind, self.key)
+            message = f"internal error ({type(exc).__name__}); see the host log"
+            self.outcome = {"state": "failed", "error": {"code": "internal_error", "message": message}}
+        finally:
+            self._wake.set()
+
+
+def _tick(catalog_dir: str, settings: Settings, running: dict[tuple[str, str], Running],
+          wake: threading.Event) -> bool:
+    """One round of bookkeeping; False when there is nothing left to do."""
+    now = round(time.time(), 3)
+    with locked_jobs(catalog_dir, durable=False) as jobs:
+        jobs.data["worker"] = {"pid": os.getpid(), "tick": now}
+        for key, run in list(running.items()):
+            job = jobs.find(*key)
+            if job is None or job.get("state") not in UNFINISHED:  # canceled (or removed)
+                run.control.cancel()
+                if not run.thread.is_alive():
+                    del running[key]
+                continue
+            fields = run.control.take_fields()
+            if run.outcome is not None and not run.thread.is_alive():
+                fields.update(run.outcome)
+                if run.outcome["state"] != "done":
+                    fields["rate"] = 0
+                del running[key]
+            if fields:
+                job.update(fields)
+                job["updated"] = now
+        for job in sorted(jobs.unfinished(), key=lambda j: float(j.get("created") or 0)):
+            if len(running) >= MAX_PARALLEL:
+                break
+            key = (str(job.get("kind")), str(job.get("key")))
+            if key in running:
+                continue
+            run = Running(job, settings, wake)
+            running[key] = run
+            run.thread.start()
+        jobs.changed = True  # the tick stamp is the worker's sign of life for readers
+        return bool(running) or bool(jobs.unfinished())
+
+
+def run_jobs(catalog_dir: str, settings: Settings) -> None:
+    running: dict[tuple[str, str], Running] = {}
+    wake = threading.Event()
+    while _tick(catalog_dir, settings, running, wake):
+        try:
+            os.utime(active_path(catalog_dir))
+        except OSError:
+            pass
+        wake.wait(TICK_S)
+        wake.clear()
+
+
+def _settings_for(catalog_dir: str) -> Settings:
+    from host.settings import load_settings
+
+    settings = load_settings()
+    settings.catalog_dir = catalog_dir  # the folder this worker was started for wins
+    return settings
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m host.jobs.worker CATALOG_DIR", file=sys.stderr)
+        return 2
+    import filelock
+
+    from host.log import get_logger
+
+    catalog_dir = os.path.abspath(argv[0])
+    settings = _settings_for(catalog_dir)
+    lock = filelock.FileLock(os.path.join(catalog_dir, WORKER_LOCK_NAME))
+    while True:
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            return 0  # another worker runs this folder's jobs
+        try:
+            get_logger().info("job worker started for %s", catalog_dir)
+            run_jobs(catalog_dir, settings)
+        finally:
+            lock.release()
+        # A host that queued a job while this worker was exiting found the lock taken by
+        # it; look once more now that the lock is free.
+        with locked_jobs(catalog_dir) as jobs:
+            if not jobs.unfinished():
+                return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
