@@ -104,6 +104,8 @@ def hash_file(
             offset = tensor_offset(first, before.st_size)
             whole.update(first)
             position = len(first)
+            if on_bytes is not None:
+                on_bytes(position)
             if offset is not None:
                 start, tensor = offset, _TensorHasher()
         own = bytearray(CHUNK_BYTES) if tensor is None else None
