@@ -18,15 +18,17 @@ from typing import Any
 
 from host.disk.files import write_atomic
 from host.disk.folders import load_folders
-from host.disk.hash_cache import HashCache
+from host.disk.hash_cache import HASHES_NAME, HashCache
 from host.disk.hashing import FileChanged, hash_file
-from host.disk.scan_index import build_scan_bytes, scan_path
+from host.disk.scan_index import SCAN_NAME, build_scan_bytes, scan_path
 from host.disk.walk import FoundFile, walk_model_folders
 from host.errors import CivitaiError, HostError
 from host.settings import Settings
 
 SCAN_LOCK_NAME = ".catalog-host-scan.lock"
-SAVE_EVERY_S = 2.0
+# The hash cache is saved this often while hashing (a few ms for 2,000 files): a killed
+# scan loses at most this much hashing.
+SAVE_EVERY_S = 1.0
 # Problems named in the result (all are counted, and logged).
 MAX_NAMED_PROBLEMS = 50
 
@@ -76,9 +78,25 @@ def run_scan(
     except filelock.Timeout as exc:
         raise ScanBusyError("a scan of these model folders is already running") from exc
     try:
+        _remove_leftover_temp_files(settings.catalog_dir)
         return _scan(settings, _Tally(progress), should_stop or (lambda: False))
     finally:
         lock.release()
+
+
+def _remove_leftover_temp_files(catalog_dir: str) -> None:
+    """Temp files of a scan killed mid-write (only a scan writes these, and it holds the lock)."""
+    prefixes = (HASHES_NAME + ".", SCAN_NAME + ".")
+    try:
+        with os.scandir(catalog_dir) as entries:
+            leftovers = [e.path for e in entries if e.name.startswith(prefixes) and e.name.endswith(".tmp")]
+    except OSError:
+        return
+    for path in leftovers:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 def _scan(settings: Settings, tally: _Tally, should_stop: Callable[[], bool]) -> dict[str, Any]:
