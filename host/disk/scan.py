@@ -20,7 +20,7 @@ from host.disk.files import write_atomic
 from host.disk.folders import load_folders
 from host.disk.hash_cache import HASHES_NAME, HashCache
 from host.disk.hashing import FileChanged, hash_file
-from host.disk.scan_index import SCAN_NAME, build_scan_bytes, scan_path
+from host.disk.scan_index import SCAN_NAME, build_scan_bytes, open_scan_index, records_digest, scan_path
 from host.disk.walk import FoundFile, walk_model_folders
 from host.errors import CivitaiError, HostError
 from host.settings import Settings
@@ -135,13 +135,25 @@ def _scan(settings: Settings, tally: _Tally, should_stop: Callable[[], bool]) ->
     _identify(settings, walk.files, hashes, cache, problems)
     _save(cache, problems)
     tally.update(force=True, phase="saving")
-    records = _records(walk.files, hashes, cache)
+    _store_results(settings.catalog_dir, _records(walk.files, hashes, cache), problems)
+    return _result("done", walk.files, hashes, newly_hashed, cache, problems, started)
+
+
+def _store_results(catalog_dir: str, records: list[dict[str, Any]], problems: list[str]) -> None:
+    """Write the results file lookup and map read, unless it already holds these records
+    (a rescan of unchanged folders then writes nothing)."""
+    digest = records_digest(records)
+    current = open_scan_index(catalog_dir)
+    if current is not None:
+        unchanged = current.digest == digest
+        current.close()
+        if unchanged:
+            return
     finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     try:
-        write_atomic(scan_path(settings.catalog_dir), build_scan_bytes(records, finished))
+        write_atomic(scan_path(catalog_dir), build_scan_bytes(records, finished, digest))
     except OSError as exc:
         problems.append(f"cannot write the scan results beside the catalogs: {exc.strerror}")
-    return _result("done", walk.files, hashes, newly_hashed, cache, problems, started)
 
 
 def _hash_files(

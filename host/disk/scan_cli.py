@@ -16,6 +16,9 @@ class ProgressBar:
     """A tqdm bar fed with the scan's progress reports."""
 
     def __init__(self, enabled: bool) -> None:
+        self.bar = None
+        if not enabled:
+            return  # tqdm is not even imported
         from tqdm import tqdm
 
         self.bar = tqdm(total=0, unit="B", unit_scale=True, unit_divisor=1024, disable=not enabled,
@@ -23,6 +26,8 @@ class ProgressBar:
 
     def __call__(self, state: dict[str, Any]) -> None:
         bar = self.bar
+        if bar is None:
+            return
         total = state.get("total")
         if isinstance(total, int) and bar.total != total:
             bar.total = total
@@ -33,7 +38,8 @@ class ProgressBar:
         bar.refresh()
 
     def close(self) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 def run_in_process(quiet: bool = False) -> int:

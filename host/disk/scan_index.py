@@ -5,7 +5,8 @@ Stdlib only: `lookup` and `map` read it on the cold path through mmap and binary
 (temp file + rename) when it finishes; a killed scan leaves the previous one in place.
 
 File layout (little-endian):
-    MAGIC, u32 header length, header JSON {"counts": [files, identified, records size], "finished"}
+    MAGIC, u32 header length, header JSON {"counts": [files, identified, records size], "finished",
+                                           "digest": of the records, to skip rewriting the same}
     by version:  identified × (u64 version id, u32 record offset, u32 record length), sorted
     by SHA256:   files × (u64 first 8 bytes of the SHA256, u32 offset, u32 length), sorted
     records:     one JSON object per file: {"file", "dest", "path", "sha256", "size",
@@ -41,7 +42,15 @@ def _sha_key(sha256: str) -> int | None:
         return None
 
 
-def build_scan_bytes(files: list[dict[str, Any]], finished: str) -> bytes:
+def records_digest(files: list[dict[str, Any]]) -> str:
+    """Changes whenever any record does (change detection, not security)."""
+    import zlib
+
+    data = jsonfast.dumps(files).encode("utf-8")
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}{len(data):x}"
+
+
+def build_scan_bytes(files: list[dict[str, Any]], finished: str, digest: str = "") -> bytes:
     """The whole file for these file records (see the layout above)."""
     blobs: list[bytes] = []
     by_version: list[tuple[int, int, int]] = []
@@ -57,7 +66,8 @@ def build_scan_bytes(files: list[dict[str, Any]], finished: str) -> bytes:
         if key is not None:
             by_sha.append((key, position, len(blob)))
         position += len(blob)
-    header = jsonfast.dumps({"counts": [len(by_sha), len(by_version), position], "finished": finished})
+    header = jsonfast.dumps({"counts": [len(by_sha), len(by_version), position], "finished": finished,
+                             "digest": digest})
     head = header.encode("utf-8")
     parts = [MAGIC, _U32.pack(len(head)), head]
     parts += [_ROW.pack(*row) for row in sorted(by_version)]
@@ -77,6 +87,7 @@ class ScanIndex:
         (size,) = _U32.unpack_from(data, start)
         header = jsonfast.loads(bytes(data[start + 4 : start + 4 + size]).decode("utf-8"))
         self.finished: str = header["finished"]
+        self.digest: str = header.get("digest", "")
         self.file_count, self._version_count, records_size = header["counts"]
         self._by_version = start + 4 + size
         self._by_sha = self._by_version + self._version_count * _ROW.size
