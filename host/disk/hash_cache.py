@@ -91,6 +91,12 @@ class HashCache:
             return None
         return row[0], row[1]
 
+    def answers(self) -> dict[str, tuple[str | None, str | None]]:
+        """identity() of every hash that needs no asking, at once."""
+        stale = time.time() - RECHECK_UNKNOWN_S
+        return {sha: (row[0], row[1]) for sha, row in self.ids.items()
+                if row[0] is not None or float(row[2]) >= stale}
+
     def identify(self, sha256: str, version_id: str | None, model_id: str | None) -> None:
         self.ids[sha256] = [version_id, model_id, int(time.time())]
         self.dirty = True

@@ -208,11 +208,10 @@ def _identify(
     problems: list[str],
 ) -> None:
     """Ask CivitAI about every hash it has not answered for yet, BY_HASH_BATCH at a time."""
-    from host.civitai.client import BY_HASH_BATCH, CivitaiClient
-
-    unknown = sorted({hashes[f.path][0] for f in files if f.path in hashes} - _answered(cache))
+    unknown = sorted({hashes[f.path][0] for f in files if f.path in hashes} - cache.answers().keys())
     if not unknown:
-        return
+        return  # a rescan of known files never imports the HTTP client (requests, pydantic)
+    from host.civitai.client import BY_HASH_BATCH, CivitaiClient
     client = CivitaiClient(settings.civitai_url, settings.civitai_api_key)
     for start in range(0, len(unknown), BY_HASH_BATCH):
         batch = unknown[start : start + BY_HASH_BATCH]
@@ -227,19 +226,16 @@ def _identify(
             cache.identify(sha, vid, mid)
 
 
-def _answered(cache: HashCache) -> set[str]:
-    return {sha for sha in cache.ids if cache.identity(sha) is not None}
-
-
 def _records(
     files: list[FoundFile], hashes: dict[str, tuple[str, str | None]], cache: HashCache
 ) -> list[dict[str, Any]]:
     records = []
+    answers = cache.answers()
     for found in files:
         known = hashes.get(found.path)
         if known is None:
             continue
-        identity = cache.identity(known[0]) or (None, None)
+        identity = answers.get(known[0], (None, None))
         records.append({
             "file": found.file, "dest": found.dest, "path": found.path, "sha256": known[0],
             "size": found.size, "version_id": identity[0], "model_id": identity[1],
@@ -256,9 +252,8 @@ def _result(
     problems: list[str],
     started: float,
 ) -> dict[str, Any]:
-    identified = {
-        (cache.identity(hashes[f.path][0]) or (None, None))[0] for f in files if f.path in hashes
-    } - {None}
+    answers = cache.answers()
+    identified = {answers.get(sha, (None, None))[0] for sha, _ in hashes.values()} - {None}
     if problems:
         from host.log import get_logger
 

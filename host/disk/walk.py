@@ -87,6 +87,8 @@ class Walk:
 
 
 def _utf8(path: str) -> bool:
+    if path.isascii():
+        return True
     try:
         path.encode("utf-8")
     except UnicodeEncodeError:
