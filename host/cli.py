@@ -95,8 +95,7 @@ def _run_op(command: str, args: list[str]) -> int:
             print(json.dumps({"error": reply["error"]}, indent=2, ensure_ascii=False))
             return 1
         print(json.dumps(reply["result"], indent=2, ensure_ascii=False), flush=True)
-        if "host.catalog.store" in sys.modules:
-            sys.modules["host.catalog.store"].run_after_reply()
+        context.run_after_reply()
         wake_jobs(context)
         if wait and reply["result"].get("status") in ("queued", "already_queued"):
             from host.download.progress import wait_for

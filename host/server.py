@@ -8,8 +8,6 @@ at once (Chrome kills the host 2 s after closing stdin).
 
 from __future__ import annotations
 
-import sys
-
 from host.context import Context
 from host.dispatch import error_reply, handle_message
 from host.errors import HostError, ProtocolError
@@ -63,10 +61,7 @@ def serve(stdin: BinaryIO, stdout: BinaryIO, context: Context) -> int:
             send(stdout, handle_message(body, context))
         except BrokenPipeError:  # the browser went away; nothing left to answer
             return EXIT_OK
-        # Work a write left for after its reply (the read index). Looked up in sys.modules so
-        # that reads never import the store module: it is only loaded by a write.
-        if "host.catalog.store" in sys.modules:
-            sys.modules["host.catalog.store"].run_after_reply()
+        context.run_after_reply()  # e.g. a write's read-index refresh, off the person's wait
         if not woken:
             woken = True
             wake_jobs(context)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +17,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.support.catalogs import write_json  # noqa: E402
-
-FAKE_CIVITAI_URL = "https://civitai.test"
-ENV_KEYS = (
-    "CATALOG_HOST_CONFIG", "CATALOG_HOST_CATALOG_DIR", "CATALOG_HOST_MODELS_DIR",
-    "CATALOG_HOST_CIVITAI_URL", "CIVITAI_API_KEY", "CATALOG_HOST_EXTENSION_IDS",
-    "CATALOG_HOST_COMFYUI_DIR", "CATALOG_HOST_EXTRA_MODEL_PATHS",
-)
+from tests.support.environment import ENV_KEYS, FAKE_CIVITAI_URL  # noqa: E402
 
 
 @dataclass
@@ -33,6 +27,8 @@ class HostEnv:
     models_dir: Path
     config_path: Path
     env: dict[str, str]
+    # retry waits the CivitAI client asked for: in-process calls never really sleep
+    sleeps: list[float] = field(default_factory=list)
 
     @property
     def models_json(self) -> Path:
@@ -70,9 +66,16 @@ class HostEnv:
         from host.dispatch import handle_message
 
         message = {"op": op, "id": 1, **params}
-        reply = handle_message(json.dumps(message).encode(), Context())
+        context = Context(make_civitai=self._civitai_client)
+        reply = handle_message(json.dumps(message).encode(), context)
+        context.run_after_reply()  # as the server loop does once the reply is sent
         json.dumps(reply)  # a reply must always be JSON-serialisable
         return reply
+
+    def _civitai_client(self, settings: Any) -> Any:
+        from host.civitai.client import CivitaiClient
+
+        return CivitaiClient(settings.civitai_url, settings.civitai_api_key, sleep=self.sleeps.append)
 
     def ok(self, op: str, **params: Any) -> dict[str, Any]:
         reply = self.call(op, **params)

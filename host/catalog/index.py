@@ -28,11 +28,10 @@ from host import jsonfast
 from host.catalog.ids import canonical_id
 from host.catalog.layout import (
     CATALOG_NAMES,
-    INDEX_NAME,
+    INDEX_FORMAT,
     catalog_file,
     catalog_signature,
     index_path,
-    write_summary,
 )
 from host.errors import CatalogCorruptError, IndexDamagedError
 
@@ -44,7 +43,7 @@ if TYPE_CHECKING:  # typing costs milliseconds in every cold start
 
     from host.catalog.document import Document
 
-MAGIC = b"catalog-host index 1\n"
+MAGIC = f"catalog-host index {INDEX_FORMAT}\n".encode()
 _SLOT = struct.Struct("<QII")  # id, offset or first slot, length or count
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
@@ -261,39 +260,33 @@ def _build(catalog_dir: str | Path, signature: str, docs: dict[str, Document | N
     """Build the index, write it into place, and return it. When it cannot be written (a
     read-only folder, or Windows refusing to replace a file another process has open), the
     index is used from memory this time and the next process tries again."""
-    import tempfile  # deferred: only a rebuild needs it
+    from host.atomicfile import write_atomically
 
     summary = _summary(catalog_dir, docs, errors)
     data = build_index_bytes(signature, summary, docs)
     try:
-        fd, temp_name = tempfile.mkstemp(prefix=INDEX_NAME + ".", suffix=".tmp", dir=catalog_dir)
+        write_atomically(index_path(catalog_dir), data, durable=False)  # a cache: no fsync
     except OSError:
-        return CatalogIndex(data)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temp_name, index_path(catalog_dir))
-    except OSError:
-        try:
-            os.unlink(temp_name)
-        except OSError:
-            pass
-        return CatalogIndex(data)
-    write_summary(catalog_dir, signature, summary)
+        pass
     return CatalogIndex(data)
 
 
-def rebuild_from_documents(catalog_dir: str | Path, docs: dict[str, Document], signature: str) -> None:
+def rebuild_from_documents(
+    catalog_dir: str | Path, docs: dict[str, Document], signature: str
+) -> dict[str, Any]:
     """After a write: index exactly what was saved, under the signature the files had right
-    after saving (taken inside the lock). If another process has written since, that
-    signature no longer matches the files and readers rebuild: never a stale answer."""
-    _build(catalog_dir, signature, dict(docs), {}).close()
+    after saving (taken inside the lock); the catalogs' summary. If another process has
+    written since, that signature no longer matches the files and readers rebuild: never a
+    stale answer."""
+    index = _build(catalog_dir, signature, dict(docs), {})
+    index.close()
+    return index.summary
 
 
 def _rebuild_from_files(catalog_dir: str | Path) -> CatalogIndex:
     from pathlib import Path
 
-    from host.catalog.store import read_document
+    from host.catalog.store import read_document  # deferred: a current index never needs it
 
     signature = catalog_signature(catalog_dir)  # taken before reading: a later write
     docs: dict[str, Document | None] = {}  # changes it, so it is never stale-but-trusted

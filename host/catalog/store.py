@@ -1,11 +1,11 @@
 """Catalog files on disk: read, one cross-process lock, atomic write with a backup.
 
-The only module that writes a catalog file. Crash safety: a change is written to a temp file
-in the same folder, fsynced, then atomically renamed over the old file, so at every instant
-the file is either the old or the new version. The previous version is kept as
-`<name>.bak`. Concurrency: one lock file per catalog folder (filelock: an OS lock the kernel
-drops when a process dies, so a crash never leaves a stale lock); a read-modify-write
-happens entirely inside it. Network calls never happen while holding it.
+The only module that writes a catalog file; handlers use it through host.catalog.transaction.
+Crash safety: a change is written to a temp file in the same folder, fsynced, then atomically
+renamed over the old file, so at every instant the file is either the old or the new version.
+The previous version is kept as `<name>.bak`. Concurrency: one lock file per catalog folder
+(filelock: an OS lock the kernel drops when a process dies, so a crash never leaves a stale
+lock); a read-modify-write happens entirely inside it. Network calls never happen while holding it.
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from host.catalog.document import Document, bump, empty_document, shape_problem
-from host.catalog.layout import CATALOG_NAMES, catalog_file, catalog_signature, index_path
+from host.atomicfile import write_atomically
+from host.catalog.document import Document, empty_document, shape_problem
+from host.catalog.layout import CATALOG_NAMES
 from host.catalog.pretty import pretty_json
 from host.errors import CatalogBusyError, CatalogCorruptError, CatalogWriteError
 
@@ -65,53 +64,6 @@ def serialize(doc: Document) -> bytes:
     return (pretty_json(doc) + "\n").encode("utf-8", "backslashreplace")
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable; best effort, like SQLite. It runs after the rename, when the
-    new file is already in place: failing the op here (some network and FUSE file systems
-    refuse a directory fsync) reported `catalog_write_failed, the previous file is intact`
-    for a change that had been made."""
-    if os.name != "posix":  # directories cannot be opened for fsync on Windows
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def replace_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to a temp file beside `path`, fsync it, rename it over `path`. The new
-    file keeps the old one's permission bits (mkstemp makes 0600 files, which would lock
-    other accounts or a group out of a shared catalog)."""
-    import tempfile  # deferred: reads never need it
-
-    try:
-        mode: int | None = os.stat(path).st_mode & 0o7777
-    except OSError:  # a new file: what open() would have made, 0666 less the umask
-        umask = os.umask(0o022)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        if mode is not None and hasattr(os, "fchmod"):
-            os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temp_name)
-        raise
-    _fsync_dir(path.parent)
-
-
 def _keep_backup(path: Path, backup: Path) -> None:
     """Make `backup` the current version of `path`, atomically.
 
@@ -127,7 +79,7 @@ def _keep_backup(path: Path, backup: Path) -> None:
     try:
         os.link(path, link_name)
     except OSError:
-        replace_atomically(backup, path.read_bytes())
+        write_atomically(backup, path.read_bytes())
         return
     try:
         os.replace(link_name, backup)
@@ -148,7 +100,7 @@ def write_document(path: Path, doc: Document) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
             _keep_backup(path, path.with_name(path.name + ".bak"))
-        replace_atomically(path, serialize(doc))
+        write_atomically(path, serialize(doc))  # keeps the mode of the file it replaces
     except OSError as exc:
         raise CatalogWriteError(
             f"could not write {path.name}: {exc.strerror or exc}; the previous file is intact",
@@ -184,53 +136,13 @@ def catalog_lock(catalog_dir: str | Path, timeout: float = LOCK_TIMEOUT_S) -> It
         lock.release()
 
 
-@dataclass
-class Transaction:
-    """Both catalogs, read inside the lock; `changed` names those to save, in that order."""
-
-    catalog_dir: Path
-    docs: dict[str, Document]
-    changed: list[str] = field(default_factory=list)
-
-    def path(self, name: str) -> Path:
-        return Path(catalog_file(self.catalog_dir, name))
-
-    def mark_changed(self, name: str) -> None:
-        """Bump `name` (version + 1, date now) and queue it for saving."""
-        bump(self.docs[name])
-        if name not in self.changed:
-            self.changed.append(name)
-
-
-@contextmanager
-def transaction(catalog_dir: str | Path) -> Iterator[Transaction]:
-    """Lock, read both catalogs, let the caller edit, save what it marked changed.
-
-    Files are saved in the order they were marked, so a caller that must never lose an
-    entry (promote) marks the destination first. Nothing is saved if the body raises.
-    """
-    catalog_dir = Path(catalog_dir)
-    with catalog_lock(catalog_dir):
-        txn = Transaction(catalog_dir, {})
-        txn.docs = {name: read_document(txn.path(name)) for name in CATALOG_NAMES}
-        yield txn
-        if txn.changed:
-            _remove_leftovers(catalog_dir)
-        for name in txn.changed:
-            write_document(txn.path(name), txn.docs[name])
-        if txn.changed:
-            # The read index is rebuilt from these documents after the reply is sent
-            # (run_after_reply): a person waits on the reply, not on the cache.
-            _PENDING_INDEX[:] = [(catalog_dir, catalog_signature(catalog_dir), txn.docs)]
-
-
 _TEMP_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")  # tempfile.mkstemp's names
 
 
-def _remove_leftovers(catalog_dir: Path) -> None:
+def remove_leftovers(catalog_dir: Path) -> None:
     """Delete the temp files of writes that were killed mid-way.
 
-    A process killed inside replace_atomically leaves its `.models.json.XXXXXXXX.tmp` (or
+    A process killed inside write_atomically leaves its `.models.json.XXXXXXXX.tmp` (or
     `.models.json.bak.XXXXXXXX.tmp`), as big as the catalog, in the user's folder for good;
     one killed while writing the read index leaves `.catalog-host-index.XXXXXXXX.tmp` (Chrome
     kills a host 2 s after closing its stdin). Catalog temps are only made under the lock we
@@ -252,31 +164,3 @@ def _remove_leftovers(catalog_dir: Path) -> None:
             with suppress(OSError):
                 os.unlink(catalog_dir / name)
 
-
-# The latest write's (catalog folder, signature of the files it wrote, documents), waiting
-# for run_after_reply. One slot: an older pending refresh is superseded by a newer one.
-_PENDING_INDEX: list[tuple[Path, str, dict[str, Any]]] = []
-
-
-def run_after_reply() -> None:
-    """Rebuild the read index after a write, from the documents already in memory, so the
-    next cold lookup does not parse the catalog again. The server calls this once the reply
-    is on its way. Without it (a crash, a kill) readers rebuild from the files: slower, same
-    answers. The change is saved already, so a failure here is logged, never reported: the
-    index is deleted and the next read rebuilds it from the files."""
-    while _PENDING_INDEX:
-        catalog_dir, signature, docs = _PENDING_INDEX.pop()
-        _refresh_index(catalog_dir, signature, docs)
-
-
-def _refresh_index(catalog_dir: Path, signature: str, docs: dict[str, Any]) -> None:
-    from host.catalog import index
-
-    try:
-        index.rebuild_from_documents(catalog_dir, docs, signature)
-    except Exception:
-        from host.log import get_logger
-
-        get_logger().exception("could not refresh the read index after a write")
-        with suppress(OSError):
-            os.unlink(index_path(catalog_dir))

@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 
 from host import jsonfast
+from host.atomicfile import write_atomically
 from host.catalog.paths import dest_problem, is_regular_file, name_problem
-from host.disk.files import stat_signature, write_atomic
+from host.disk.files import stat_signature
 from host.disk.names import (
     DEFAULT_SUBFOLDERS,
     KNOWN_FOLDERS,
@@ -173,7 +174,8 @@ def load_folders(settings: Settings) -> ModelFolders:
         if data is None:
             data = _resolve(candidates, key)
             try:
-                write_atomic(folders_path(settings.catalog_dir), jsonfast.dumps(data).encode("utf-8"))
+                write_atomically(folders_path(settings.catalog_dir), jsonfast.dumps(data).encode("utf-8"),
+                                 durable=False)  # a cache: rebuilt from the YAML files
             except OSError:
                 pass  # used from memory this time; the next process tries again
         extras = [(str(n), str(f), bool(d)) for n, f, d in data["extras"]]

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from host import jsonfast
-from host.disk.files import write_atomic
+from host.atomicfile import write_atomically
 
 HASHES_NAME = ".catalog-host-hashes"
 _FORMAT = 1
@@ -104,5 +104,5 @@ class HashCache:
     def save(self) -> None:
         """Write the cache whole (OSError when it cannot be written)."""
         data = {"format": _FORMAT, "files": self.files, "ids": self.ids}
-        write_atomic(self.path, jsonfast.dumps(data).encode("utf-8"))
+        write_atomically(self.path, jsonfast.dumps(data).encode("utf-8"))
         self.dirty = False

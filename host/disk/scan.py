@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from host.disk.files import write_atomic
+from host.atomicfile import write_atomically
 from host.disk.folders import load_folders
 from host.disk.hash_cache import HASHES_NAME, HashCache
 from host.disk.hashing import FileChanged, hash_file
@@ -151,7 +151,7 @@ def _store_results(catalog_dir: str, records: list[dict[str, Any]], problems: li
             return
     finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     try:
-        write_atomic(scan_path(catalog_dir), build_scan_bytes(records, finished, digest))
+        write_atomically(scan_path(catalog_dir), build_scan_bytes(records, finished, digest))
     except OSError as exc:
         problems.append(f"cannot write the scan results beside the catalogs: {exc.strerror}")
 

@@ -9,15 +9,12 @@ where the file is.
 
 from __future__ import annotations
 
-from host.catalog import document
 from host.catalog.index import open_index
-from host.catalog.layout import CATALOG_NAMES
 from host.catalog.paths import dest_problem
-from host.catalog.store import transaction
 from host.context import Context
 from host.disk.status import DiskView
 from host.errors import NotFoundError, UnsafePathError
-from host.handlers.add import _existing
+from host.handlers.add import store_entry
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -73,23 +70,16 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
     if problem:
         raise UnsafePathError(f"the file's folder {dest!r} cannot be a catalog dest: {problem}")
 
-    from host.civitai.client import CivitaiClient
     from host.civitai.entry import build_entry
 
-    version = CivitaiClient(settings.civitai_url, settings.civitai_api_key).model_version(version_id)
+    version = context.civitai.model_version(version_id)
     new = build_entry(_as_found(version, found["file"], sha256))
     new.entry["dest"] = dest
     new.entry["hash"] = sha256.upper()
 
-    with transaction(settings.catalog_dir) as txn:
-        existing = _existing(txn.docs, version_id)
-        if existing:
-            return existing
-        for name in CATALOG_NAMES:
-            if document.has_file(txn.docs[name], dest, new.file):
-                return {"status": "already_exists", "file": new.file, "catalog": name}
-        document.append_entry(txn.docs["models"], new.category_id, new.category_name, new.entry)
-        txn.mark_changed("models")
+    existing = store_entry(context, version_id, new)
+    if existing:
+        return existing
     from host.log import get_logger
 
     get_logger().info("adopted version %s as %s/%s (%s)", version_id, dest, new.file, found["path"])

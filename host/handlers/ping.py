@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from host import HOST_NAME, PROTOCOL_VERSION, __version__
-from host.catalog.layout import read_summary
+from host.catalog.summary import read_summary
 from host.context import Context
 
 TYPE_CHECKING = False

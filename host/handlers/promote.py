@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from host.base_models import family_of
 from host.catalog import document
-from host.catalog.store import transaction
+from host.catalog.transaction import transaction
 from host.context import Context
 from host.errors import NotALoraError, NotFoundError
 
@@ -42,7 +42,7 @@ def is_lora(entry: dict[str, Any]) -> bool:
 
 def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
     version_id: str = params["version_id"]
-    with transaction(context.settings.catalog_dir) as txn:
+    with transaction(context.settings.catalog_dir, context.after_reply) as txn:
         models, loras = txn.docs["models"], txn.docs["loras"]
         in_models = document.find_by_version(models, version_id)
         in_loras = document.find_by_version(loras, version_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from host.catalog import document
 from host.catalog.layout import CATALOG_NAMES
 from host.catalog.paths import dest_problem, name_problem
-from host.catalog.store import transaction
+from host.catalog.transaction import transaction
 from host.context import Context
 from host.errors import (
     AmbiguousError,
@@ -34,7 +34,7 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
 
     folders = load_folders(context.settings)
 
-    with transaction(context.settings.catalog_dir) as txn:
+    with transaction(context.settings.catalog_dir, context.after_reply) as txn:
         matches = {name: document.find_by_file(txn.docs[name], file, dest) for name in CATALOG_NAMES}
         dests = sorted({document.dest_of(entry) or "" for found in matches.values() for entry in found})
         if not dests:

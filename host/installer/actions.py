@@ -2,9 +2,9 @@
 
 A plan is a list of these; `--dry-run` prints `describe()` and applies nothing. Applying is
 idempotent: a file whose bytes and mode already match is left alone (reported "unchanged"),
-removing something absent reports "absent". Files are replaced atomically (temp file in the same
-folder, then rename): a launcher being rewritten while a browser runs it stays whole, because
-the running shell keeps reading the old inode.
+removing something absent reports "absent". Files are replaced atomically (host.atomicfile): a
+launcher being rewritten while a browser runs it stays whole, because the running shell keeps
+reading the old inode.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
+from host.atomicfile import write_atomically
 from host.installer.registry import Hive, Registry
 
 
@@ -46,21 +46,6 @@ def _mode_for(path: Path, executable: bool, private: bool) -> int:
     return 0o644
 
 
-def write_atomically(path: Path, content: bytes, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @dataclass
 class WriteFile(Action):
     what: str
@@ -85,6 +70,7 @@ class WriteFile(Action):
             same = False
         if same:
             return "unchanged"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(self.path, self.content, mode)
         return "written"
 

@@ -8,9 +8,10 @@ import re
 import pytest
 
 from host.catalog import document
-from host.catalog.store import read_document, serialize, transaction, write_document
+from host.catalog.store import read_document, serialize, write_document
+from host.catalog.transaction import transaction
 from host.errors import CatalogCorruptError
-from tests.support.catalogs import studio_catalogs, write_json
+from tests.support.catalogs import civitai_entry, studio_catalogs, write_json
 
 
 def test_missing_file_is_an_empty_catalog(tmp_path):
@@ -70,9 +71,11 @@ def test_transaction_bumps_version_and_date_and_saves_only_changed(tmp_path):
     models, loras = studio_catalogs()
     write_json(tmp_path / "models.json", models)
     loras_bytes = write_json(tmp_path / "loras.json", loras)
-    with transaction(tmp_path) as txn:
+    left: list = []
+    with transaction(tmp_path, left.append) as txn:
         document.append_entry(txn.docs["models"], "vae", "VAE", {"name": "v", "file": "v.pt", "dest": "vae"})
         txn.mark_changed("models")
+    assert len(left) == 1  # the index refresh, left for after the reply
     saved = json.loads((tmp_path / "models.json").read_text())
     assert saved["version"] == 42
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", saved["date"])
@@ -84,16 +87,18 @@ def test_transaction_bumps_version_and_date_and_saves_only_changed(tmp_path):
 def test_transaction_saves_nothing_when_the_body_fails(tmp_path):
     models, _ = studio_catalogs()
     before = write_json(tmp_path / "models.json", models)
-    with pytest.raises(RuntimeError), transaction(tmp_path) as txn:
+    left: list = []
+    with pytest.raises(RuntimeError), transaction(tmp_path, left.append) as txn:
         txn.docs["models"]["categories"].clear()
         txn.mark_changed("models")
         raise RuntimeError("boom")
     assert (tmp_path / "models.json").read_bytes() == before
+    assert left == []
 
 
 def test_transaction_refuses_a_corrupt_file_and_leaves_it(tmp_path):
     (tmp_path / "loras.json").write_bytes(b"{oops")
-    with pytest.raises(CatalogCorruptError), transaction(tmp_path):
+    with pytest.raises(CatalogCorruptError), transaction(tmp_path, [].append):
         pass
     assert (tmp_path / "loras.json").read_bytes() == b"{oops"
 
@@ -111,3 +116,31 @@ def test_a_new_catalog_file_gets_the_usual_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert (tmp_path / "models.json").stat().st_mode & 0o777 == 0o644
+
+
+def catalog(*entries):
+    return {"version": 1, "date": "2026-01-01 00:00", "categories": [{"id": "loras", "name": "LoRAs",
+                                                                      "models": list(entries)}]}
+
+
+def test_a_symlinked_catalog_is_written_through_and_keeps_its_mode(host_env, tmp_path):
+    studio = tmp_path / "studio" / "models.json"
+    write_json(studio, catalog(civitai_entry(1, 2, "a.safetensors", "loras"),
+                               civitai_entry(3, 4, "b.safetensors", "loras")))
+    studio.chmod(0o644)
+    host_env.catalog_dir.mkdir()
+    host_env.models_json.symlink_to(studio)
+    assert host_env.ok("remove", file="a.safetensors")["status"] == "removed"
+    assert host_env.models_json.is_symlink()
+    assert [e["file"] for e in json.loads(studio.read_text())["categories"][0]["models"]] == ["b.safetensors"]
+    assert studio.stat().st_mode & 0o777 == 0o644
+    assert (studio.parent / "models.json.bak").exists()
+
+
+def test_a_lock_that_cannot_be_taken_is_a_clear_write_error(host_env):
+    host_env.write_catalogs(catalog(civitai_entry(1, 2, "a.safetensors", "loras")))
+    before = host_env.snapshot()
+    (host_env.catalog_dir / ".catalog-host.lock").mkdir()  # not a file: the lock cannot be taken
+    error = host_env.error("remove", file="a.safetensors")
+    assert error["code"] == "catalog_write_failed" and "lock" in error["message"]
+    assert host_env.snapshot() == before

@@ -12,18 +12,16 @@ import pytest
 from host.installer.launcher import Interpreter
 from host.installer.machine import OsName
 from tests.installer.world import FakeWorld, make_world
+from tests.support.environment import ENV_KEYS
 
-ENV_KEYS = (
-    "CATALOG_HOST_CONFIG", "CATALOG_HOST_CATALOG_DIR", "CATALOG_HOST_MODELS_DIR",
-    "CATALOG_HOST_CIVITAI_URL", "CIVITAI_API_KEY", "CATALOG_HOST_EXTENSION_IDS",
-    "CATALOG_HOST_VENV", "CATALOG_HOST_INSTALL_ROOT", "CHROME_CONFIG_HOME",
-)
+# the host's own variables, and those the installer and Chrome read
+INSTALLER_ENV_KEYS = (*ENV_KEYS, "CATALOG_HOST_VENV", "CATALOG_HOST_INSTALL_ROOT", "CHROME_CONFIG_HOME")
 
 
 @pytest.fixture(autouse=True)
 def _isolated_process_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "process-home"
-    for key in ENV_KEYS:
+    for key in INSTALLER_ENV_KEYS:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("HOME", str(home))
     for var, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share"),

@@ -12,18 +12,14 @@ import json
 import os
 import shlex
 import shutil
-import struct
 import subprocess
 from pathlib import Path
+
+from tests.support.frames import frame, unframe_all
 
 REPO = Path(__file__).resolve().parents[2]
 NAME = "com.civitai_catalog.host"
 ORIGIN = "chrome-extension://jpiddlinckgdlidmojineffgcdpfoacg/"
-
-
-def frame(message: object) -> bytes:
-    body = json.dumps(message).encode()
-    return struct.pack("=I", len(body)) + body
 
 
 def test_install_sh_then_a_browser_style_ping_then_uninstall(tmp_path: Path) -> None:
@@ -68,11 +64,7 @@ def test_install_sh_then_a_browser_style_ping_then_uninstall(tmp_path: Path) -> 
         env=browser_env, cwd="/", capture_output=True, timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    replies, data = [], proc.stdout
-    while data:
-        (length,) = struct.unpack("=I", data[:4])
-        replies.append(json.loads(data[4:4 + length]))
-        data = data[4 + length:]
+    replies = unframe_all(proc.stdout)
     assert [r["id"] for r in replies] == [1, 2]
     result = replies[0]["result"]
     assert replies[0]["ok"] is True and result["host"] == "catalog-host"
@@ -82,8 +74,8 @@ def test_install_sh_then_a_browser_style_ping_then_uninstall(tmp_path: Path) -> 
     other = "chrome-extension://abcdefghijklmnopabcdefghijklmnop/"
     proc = subprocess.run([launcher, other], input=frame({"op": "ping", "id": 3}),
                           env=browser_env, capture_output=True, timeout=60)
-    (length,) = struct.unpack("=I", proc.stdout[:4])
-    assert json.loads(proc.stdout[4:4 + length])["error"]["code"] == "forbidden_origin"
+    (reply,) = unframe_all(proc.stdout)
+    assert reply["error"]["code"] == "forbidden_origin"
 
     # Uninstall through the venv's Python removes the manifest, the launcher and the venv,
     # and keeps the config.

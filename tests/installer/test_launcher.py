@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 import subprocess
 import sys
 from collections.abc import Callable
@@ -15,24 +14,12 @@ import pytest
 
 from host.installer.launcher import ENTRY_POINT, Interpreter
 from tests.installer.world import FakeWorld, write_script
+from tests.support.frames import frame, unframe_all
 
 ORIGIN = "chrome-extension://jpiddlinckgdlidmojineffgcdpfoacg/"
 World = Callable[..., FakeWorld]
 # What a browser started from a desktop session passes down: next to nothing.
 DESKTOP_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
-
-
-def frame(message: object) -> bytes:
-    body = json.dumps(message).encode()
-    return struct.pack("=I", len(body)) + body
-
-
-def read_reply(data: bytes) -> dict[str, object]:
-    assert len(data) >= 4, data
-    (length,) = struct.unpack("=I", data[:4])
-    reply: dict[str, object] = json.loads(data[4:4 + length])
-    assert len(data) == 4 + length, "nothing but one frame on stdout"
-    return reply
 
 
 def test_launcher_passes_arguments_to_an_absolute_python_with_spaces_and_quotes(
@@ -94,7 +81,7 @@ def test_real_ping_through_the_registered_launcher_from_a_home_with_spaces(
                           env={**DESKTOP_ENV, "HOME": str(world.home)}, cwd="/",
                           capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    reply = read_reply(done.stdout)
+    (reply,) = unframe_all(done.stdout)
     assert reply["id"] == 7 and reply["ok"] is True
     result = reply["result"]
     assert isinstance(result, dict) and result["host"] == "catalog-host"

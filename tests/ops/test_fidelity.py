@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 from tests.support.catalogs import studio_catalogs
-from tests.support.fake_civitai import FakeCivitai
 
 
 def entries_in_order(doc):
@@ -14,16 +13,14 @@ def entries_in_order(doc):
             for entry in cat["models"]]
 
 
-def test_studio_catalog_round_trip(host_env, monkeypatch):
+def test_studio_catalog_round_trip(host_env, civitai):
     models, loras = studio_catalogs()
     host_env.write_catalogs(models, loras)
-    with FakeCivitai() as fake:
-        monkeypatch.setenv("CATALOG_HOST_CIVITAI_URL", fake.url)
-        new_files = set()
-        for fixture in ("pony_lora", "non_ascii"):
-            added = host_env.ok("add", version_id=fake.add_fixture(fixture)["id"])
-            assert added["status"] == "added"
-            new_files.add(added["file"])
+    new_files = set()
+    for fixture in ("pony_lora", "non_ascii"):
+        added = host_env.ok("add", version_id=civitai.serve(fixture)["id"])
+        assert added["status"] == "added"
+        new_files.add(added["file"])
     assert host_env.ok("promote", version_id=200001)["status"] == "promoted"
     assert host_env.ok("remove", file="old_sd15.safetensors")["status"] == "removed"
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
+from host.catalog.layout import index_path
 from tests.support.catalogs import civitai_entry, studio_catalogs
 
 
@@ -145,3 +147,56 @@ def test_ping_reports_folders_and_versions(host_env):
     host_env.models_dir.rmdir()
     ping = host_env.ok("ping")
     assert ping["models_dir_exists"] is False and "does not exist" in ping["models_dir_problem"]
+
+
+def catalog(*entries):
+    return {"version": 1, "date": "2026-01-01 00:00", "categories": [{"id": "loras", "name": "LoRAs",
+                                                                      "models": list(entries)}]}
+
+
+def test_nan_and_surrogates_in_a_catalog_do_not_break_reads(host_env):
+    host_env.catalog_dir.mkdir()
+    host_env.models_json.write_text(
+        '{"version": 1, "date": "x", "categories": [{"id": "loras", "models": [{"name": "a\\ud800",'
+        ' "file": "a.safetensors", "dest": "loras", "base_model": NaN, "civitai_version_id": 5}]}]}')
+    record = host_env.ok("lookup", version_ids=[5])["by_version"]["5"]
+    assert record["base_model"] is None and record["name"] == "a?"
+    assert host_env.ok("map")["by_version"]["5"]["file"] == "a.safetensors"
+    assert host_env.ok("ping")["catalogs"]["models"]["entries"] == 1
+
+
+def test_a_huge_name_never_makes_a_reply_too_large(host_env):
+    big = civitai_entry(5, 6, "big.safetensors", "loras", name="n" * 2_000_000)
+    host_env.write_catalogs(catalog(big, civitai_entry(7, 8, "small.safetensors", "loras")))
+    result = host_env.ok("map")
+    assert set(result["by_version"]) == {"5", "7"} and len(result["by_version"]["5"]["name"]) == 512
+    assert host_env.ok("lookup", version_ids=[5])["by_version"]["5"]["file"] == "big.safetensors"
+
+
+def test_in_place_same_size_edit_with_restored_mtime_is_seen(host_env):
+    host_env.write_catalogs(catalog(civitai_entry(111111, 1, "a.safetensors", "loras")))
+    assert host_env.ok("lookup", version_ids=[111111])["by_version"]["111111"]
+    before = os.stat(host_env.models_json)
+    text = host_env.models_json.read_text().replace("111111", "222222")
+    with open(host_env.models_json, "r+") as handle:  # same inode, same size
+        handle.write(text)
+    os.utime(host_env.models_json, ns=(before.st_atime_ns, before.st_mtime_ns))  # like cp -p
+    found = host_env.ok("lookup", version_ids=[111111, 222222])["by_version"]
+    assert found["111111"] is None and found["222222"]["file"] == "a.safetensors"
+
+
+def test_a_damaged_index_is_rebuilt(host_env):
+    host_env.write_catalogs(catalog(civitai_entry(5, 6, "a.safetensors", "loras")))
+    host_env.ok("lookup", version_ids=[5])
+    path = Path(index_path(host_env.catalog_dir))
+    data = path.read_bytes()
+    path.write_bytes(data[:-30])  # truncated
+    assert host_env.ok("lookup", version_ids=[5])["by_version"]["5"]["file"] == "a.safetensors"
+    path.write_bytes(data[:-30] + b"#" * 30)  # same length, garbage records
+    error = host_env.error("lookup", version_ids=[5])
+    assert error["code"] == "index_damaged" and not os.path.exists(path)
+    assert host_env.ok("lookup", version_ids=[5])["by_version"]["5"]["file"] == "a.safetensors"
+
+
+def test_lookup_needs_at_least_one_version_id(host_env):
+    assert host_env.error("lookup", version_ids=[])["code"] == "invalid_request"

@@ -136,3 +136,20 @@ def test_remove_refuses_hostile_names(studio, params, code):
     before = studio.snapshot()
     assert studio.error("remove", **params)["code"] == code
     assert studio.snapshot() == before
+
+
+def catalog(*entries):
+    return {"version": 1, "date": "2026-01-01 00:00", "categories": [{"id": "loras", "name": "LoRAs",
+                                                                      "models": list(entries)}]}
+
+
+def test_remove_copes_with_non_string_dests_and_removes_both_promote_copies(host_env):
+    weird = civitai_entry(1, 2, "a.safetensors", "loras")
+    weird["dest"] = 5
+    listed = civitai_entry(3, 4, "a.safetensors", "loras")
+    host_env.write_catalogs(catalog(weird, listed), catalog(civitai_entry(3, 4, "a.safetensors", "loras")))
+    result = host_env.ok("remove", file="a.safetensors")
+    assert result["catalog"] == "models"
+    assert [e["file"] for e in host_env.read("models")["categories"][0]["models"]] == ["a.safetensors"]
+    assert host_env.read("models")["categories"][0]["models"][0]["dest"] == 5  # untouched
+    assert host_env.read("loras")["categories"][0]["models"] == []

@@ -80,11 +80,6 @@ def check_envelope(reply: Any) -> None:
         assert isinstance(error.get("code"), str) and isinstance(error.get("message"), str), reply
 
 
-def frame(message: Any) -> bytes:
-    body = message if isinstance(message, bytes) else json.dumps(message, ensure_ascii=False).encode()
-    return len(body).to_bytes(4, sys.byteorder) + body
-
-
 # --------------------------------------------------------------------------- environments
 
 

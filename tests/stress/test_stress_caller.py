@@ -13,13 +13,13 @@ import pytest
 from tests.stress.helpers import (
     STUB_ORIGIN,
     figure,
-    frame,
     run_host,
     strict_frames,
     synth_version,
 )
 from tests.support.catalogs import studio_catalogs
 from tests.support.fake_civitai import FakeCivitai
+from tests.support.frames import frame
 
 ALLOWED_ID = STUB_ORIGIN.split("//")[1].rstrip("/")
 KEY = "ck_live_Zq9X-sekrit-7d1c4b2a9e"

@@ -23,7 +23,6 @@ from hypothesis import strategies as st
 
 from tests.stress.helpers import (
     figure,
-    frame,
     in_process,
     strict_json,
     sub_env,
@@ -31,6 +30,7 @@ from tests.stress.helpers import (
 )
 from tests.support.catalogs import studio_catalogs
 from tests.support.fake_civitai import FakeCivitai, Response, load_error
+from tests.support.frames import frame
 
 BOUND_S = 40.0  # a generous upper bound: the budget is 25 s (+ one read timeout at worst)
 BACKOFF = (0.5, 1.5, 3.0)

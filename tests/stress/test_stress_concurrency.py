@@ -25,7 +25,6 @@ from tests.stress.helpers import (
     STUB_ORIGIN,
     civitai_ids,
     figure,
-    frame,
     host_cmd,
     leftovers,
     run_host,
@@ -35,6 +34,7 @@ from tests.stress.helpers import (
     synth_version,
 )
 from tests.support.catalogs import STUDIO_LORAS, STUDIO_MODELS, studio_catalogs
+from tests.support.frames import frame
 
 pytestmark = pytest.mark.stress
 

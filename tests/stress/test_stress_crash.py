@@ -34,7 +34,6 @@ from tests.stress.helpers import (
     STUB_ORIGIN,
     civitai_ids,
     figure,
-    frame,
     host_cmd,
     in_process,
     leftovers,
@@ -47,6 +46,7 @@ from tests.stress.helpers import (
     without_date,
 )
 from tests.support.catalogs import studio_catalogs
+from tests.support.frames import frame
 
 pytestmark = pytest.mark.stress
 

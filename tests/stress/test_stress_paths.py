@@ -28,13 +28,13 @@ import pytest
 from tests.stress.helpers import (
     STUB_ORIGIN,
     figure,
-    frame,
     run_host,
     strict_frames,
     synth_version,
 )
 from tests.support.catalogs import civitai_entry, studio_catalogs
 from tests.support.fake_civitai import fixture_names, load_fixture
+from tests.support.frames import frame
 
 pytestmark = pytest.mark.stress
 

@@ -475,3 +475,50 @@ def test_key_is_not_in_the_clients_repr_or_any_message(requests_mock: Any, make_
     with pytest.raises(CivitaiHttpError) as info:
         client.model_version(VID)
     assert_key_hidden(info.value)
+
+
+def test_headers_dripping_past_the_budget_are_cut_off(monkeypatch):
+    import socket
+    import threading
+    import time
+
+    from host.civitai import client as client_module
+    from host.errors import CivitaiUnreachableError
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    stop = threading.Event()
+
+    def drip() -> None:
+        conn, _ = server.accept()
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        while not stop.is_set():  # one header byte every 0.2 s: no read ever times out
+            try:
+                conn.sendall(b"X")
+            except OSError:
+                break
+            time.sleep(0.2)
+        conn.close()
+
+    threading.Thread(target=drip, daemon=True).start()
+    monkeypatch.setattr(client_module, "TOTAL_BUDGET_S", 1.5)
+    civitai = client_module.CivitaiClient(f"http://127.0.0.1:{server.getsockname()[1]}")
+    started = time.monotonic()
+    try:
+        civitai.get_json("/api/v1/model-versions/1")
+        raise AssertionError("expected a timeout")
+    except CivitaiUnreachableError as exc:
+        assert "too slowly" in exc.message
+    finally:
+        stop.set()
+        server.close()
+    assert time.monotonic() - started < 6
+
+
+def test_the_api_key_never_travels_over_plain_http_to_another_machine():
+    from host.civitai.client import CivitaiClient
+
+    assert "Authorization" in CivitaiClient("https://civitai.com", "k" * 20)._headers()
+    assert "Authorization" in CivitaiClient("http://127.0.0.1:8080", "k" * 20)._headers()
+    assert "Authorization" not in CivitaiClient("http://civitai.example", "k" * 20)._headers()

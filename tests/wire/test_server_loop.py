@@ -147,3 +147,19 @@ def test_bad_config_is_reported(host_env):
     host_env.config_path.write_text("{broken")
     _, replies = run(frame({"op": "ping", "id": 1}))
     assert replies[0]["error"]["code"] == "config_invalid"
+
+
+def test_a_forbidden_origin_learns_nothing_else(host_env):
+    out = io.BytesIO()
+    data = frame({"op": "nope"}) + frame({"op": "lookup", "version_ids": [1], "x": 1})
+    serve(io.BytesIO(data), out, Context(origin="chrome-extension://aaaabbbbccccddddeeeeffffgggghhhh/"))
+    assert [r["error"]["code"] for r in unframe_all(out.getvalue())] == ["forbidden_origin"] * 2
+
+
+def test_extension_ids_are_normalised(host_env):
+    host_env.config_path.write_text(json.dumps(
+        {"extension_ids": [" CHROME-EXTENSION://ABCDEFGHIJKLMNOPABCDEFGHIJKLMNOP/ "]}))
+    out = io.BytesIO()
+    serve(io.BytesIO(frame({"op": "ping"})), out,
+          Context(origin="chrome-extension://abcdefghijklmnopabcdefghijklmnop/"))
+    assert unframe_all(out.getvalue())[0]["ok"]

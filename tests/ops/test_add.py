@@ -503,3 +503,17 @@ def test_catalog_corrupted_during_the_download_is_left_untouched(host_env: Any, 
     error = host_env.error("add", version_id=148210)
     assert error["code"] == "catalog_corrupt"
     assert host_env.models_json.read_bytes() == b'{"version": 1, "categories": [tru'
+
+
+def test_lone_surrogate_and_huge_size_from_civitai_are_stored_as_valid_json(host_env: Any, civitai: Any) -> None:
+    payload = load_fixture("sdxl_lora")
+    payload["model"]["name"] = "Bad \ud800 name"
+    payload["trainedWords"] = ["x\udfff"]
+    payload["files"][0]["sizeKB"] = 1e306
+    civitai.respond(payload["id"], content=json.dumps(payload).encode())  # \ud800 escapes
+    added = host_env.ok("add", version_id=payload["id"])
+    assert added["status"] == "added" and "\ud800" not in added["name"]
+    raw = host_env.models_json.read_text("utf-8")  # valid UTF-8
+    entry = json.loads(raw)["categories"][0]["models"][0]
+    assert entry["size_gb"] is None and "Infinity" not in raw
+    assert host_env.ok("lookup", version_ids=[payload["id"]])["by_version"][str(payload["id"])]

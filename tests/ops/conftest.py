@@ -1,7 +1,9 @@
-"""Fixtures for handler tests: CivitAI faked with requests-mock (no network, no real sleeps).
+"""Fixtures for the op tests: the one CivitAI fake of in-process tests (requests-mock at the
+network edge, answering at FAKE_CIVITAI_URL) and the retry waits the client asked for.
 
 `host_env` (tests/conftest.py) gives the isolated environment and `call` through the real
-dispatcher; here: `civitai` to script the CivitAI answers, `sleeps` to record retry waits.
+dispatcher, whose context provides a CivitAI client that records waits instead of sleeping.
+Subprocess, browser and stress tests use tests/support/fake_civitai.py, a real HTTP server.
 """
 
 from __future__ import annotations
@@ -11,17 +13,14 @@ from typing import Any
 
 import pytest
 
-from host.civitai.client import CivitaiClient
+from tests.support.environment import FAKE_CIVITAI_URL
 from tests.support.fake_civitai import load_fixture
 
-FAKE_CIVITAI_URL = "https://civitai.test"  # what host_env sets CATALOG_HOST_CIVITAI_URL to
 
-
-@pytest.fixture(autouse=True)
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retry waits the client asked for; nobody actually sleeps."""
-    waits: list[float] = []
-    monkeypatch.setitem(CivitaiClient.__init__.__kwdefaults__, "sleep", waits.append)
+@pytest.fixture
+def sleeps(host_env: Any) -> list[float]:
+    """Retry waits the CivitAI client asked for; nobody actually sleeps."""
+    waits: list[float] = host_env.sleeps
     return waits
 
 
