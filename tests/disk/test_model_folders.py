@@ -160,3 +160,10 @@ def test_unsafe_dests_and_names_are_never_looked_up(tmp_path):
     assert folders.locate("..", "secret.safetensors") is None
     assert folders.locate("loras", "../secret.safetensors") is None
     assert folders.locate("", "secret.safetensors") == str(tmp_path / "secret.safetensors")
+
+
+def test_download_of_a_file_comfyui_already_loads_from_another_disk_does_nothing(comfy, host_env):
+    put(comfy["disk3"] / "unet_models" / "unet_alias.safetensors")
+    assert host_env.ok("download", version_id=5) == {
+        "status": "already_present", "file": "unet_alias.safetensors", "dest": "diffusion_models"}
+    assert not (host_env.catalog_dir / ".catalog-host-jobs").exists()
