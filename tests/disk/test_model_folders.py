@@ -167,3 +167,11 @@ def test_download_of_a_file_comfyui_already_loads_from_another_disk_does_nothing
     assert host_env.ok("download", version_id=5) == {
         "status": "already_present", "file": "unet_alias.safetensors", "dest": "diffusion_models"}
     assert not (host_env.catalog_dir / ".catalog-host-jobs").exists()
+
+
+def test_remove_refuses_an_entry_whose_file_is_in_another_model_folder(comfy, host_env):
+    put(comfy["disk2"] / "more_loras" / "lora_line2.safetensors")
+    before = host_env.snapshot()
+    error = host_env.error("remove", file="lora_line2.safetensors")
+    assert error["code"] == "file_on_disk" and error["dest"] == "loras"
+    assert host_env.snapshot() == before
