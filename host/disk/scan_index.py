@@ -139,17 +139,6 @@ class ScanIndex:
                 last = vid
         return ids
 
-    def records(self) -> list[dict[str, Any]]:
-        """Every file record, in the order the scan stored them."""
-        rows = []
-        for k in range(self.file_count):
-            rows.append(_ROW.unpack_from(self._data, self._by_sha + k * _ROW.size)[1:])
-        found = []
-        for offset, length in sorted(rows):
-            start = self._records + offset
-            found.append(jsonfast.loads(bytes(self._data[start : start + length]).decode("utf-8")))
-        return found
-
 
 def open_scan_index(catalog_dir: str) -> ScanIndex | None:
     """The last scan's results, or None when there are none (or the file is damaged)."""
