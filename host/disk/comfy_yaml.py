@@ -28,8 +28,9 @@ class ModelPathsError(Exception):
     """A YAML file that cannot be used; the message names the file."""
 
 
-def read_extra_model_paths(yaml_path: str) -> list[tuple[str, str, bool]]:
-    """(folder name, absolute folder, is_default) for every path the file adds, in file order."""
+def read_extra_model_paths(yaml_path: str, env_used: set[str] | None = None) -> list[tuple[str, str, bool]]:
+    """(folder name, absolute folder, is_default) for every path the file adds, in file order.
+    The names of the environment variables its base paths depend on are added to `env_used`."""
     try:
         with open(yaml_path, encoding="utf-8") as handle:
             config = yaml.safe_load(handle)
@@ -49,18 +50,31 @@ def read_extra_model_paths(yaml_path: str) -> list[tuple[str, str, bool]]:
             continue
         if not isinstance(group, dict):
             raise ModelPathsError(f"{yaml_path}: group {group_name!r} must map folder names to paths")
-        found.extend(_group_paths(yaml_path, yaml_dir, str(group_name), group))
+        found.extend(_group_paths(yaml_path, yaml_dir, str(group_name), group, env_used))
+    return found
+
+
+def _env_names(text: str) -> set[str]:
+    """The variables os.path.expanduser / expandvars read for `text`."""
+    import re
+
+    names = set(re.findall(r"\$(\w+)|\$\{([^}]*)\}|%([^%]+)%", text))
+    found = {name for group in names for name in group if name}
+    if text.startswith("~"):
+        found.update(("HOME", "USERPROFILE", "HOMEDRIVE", "HOMEPATH"))
     return found
 
 
 def _group_paths(
-    yaml_path: str, yaml_dir: str, name: str, group: dict[Any, Any]
+    yaml_path: str, yaml_dir: str, name: str, group: dict[Any, Any], env_used: set[str] | None
 ) -> list[tuple[str, str, bool]]:
     group = dict(group)
     base_path = group.pop("base_path", None)
     if base_path is not None:
         if not isinstance(base_path, str):
             raise ModelPathsError(f"{yaml_path}: {name}.base_path must be a path")
+        if env_used is not None:
+            env_used.update(_env_names(base_path))
         base_path = os.path.expandvars(os.path.expanduser(base_path))
         if not os.path.isabs(base_path):
             base_path = os.path.join(yaml_dir, base_path)

@@ -2,9 +2,10 @@
 
 Stdlib only: on the cold read path. The extra_model_paths.yaml files are parsed (with PyYAML,
 in host.disk.comfy_yaml) only when one of them changed: what they resolve to is cached in
-FOLDERS_NAME beside the catalogs, keyed by each file's stat signature, so a lookup costs one
-stat per YAML file and one small read. A YAML file that cannot be used is reported (ping,
-doctor, scan) and left out; the main models folder keeps working.
+FOLDERS_NAME beside the catalogs, keyed by each file's stat signature (and the environment
+variables its base paths use), so a lookup costs one stat per YAML file and one small read.
+A YAML file that cannot be used is reported (ping, doctor, scan) and left out; the main models
+folder keeps working.
 """
 
 from __future__ import annotations
@@ -138,7 +139,8 @@ def _read_cached(catalog_dir: str, key: list[list[str]]) -> dict[str, Any] | Non
     try:
         with open(folders_path(catalog_dir), encoding="utf-8") as handle:
             data = jsonfast.loads(handle.read())
-        if data["format"] == _FORMAT and data["key"] == key:
+        if (data["format"] == _FORMAT and data["key"] == key
+                and all(os.environ.get(name) == value for name, value in data["env"].items())):
             result: dict[str, Any] = data
             return result
     except (OSError, ValueError, KeyError, TypeError):
@@ -151,16 +153,20 @@ def _resolve(candidates: list[tuple[str, bool]], key: list[list[str]]) -> dict[s
 
     extras: list[list[Any]] = []
     problems: list[str] = []
+    env_used: set[str] = set()
     for (path, required), (_, signature) in zip(candidates, key, strict=True):
         if signature == "absent":
             if required:
                 problems.append(f"{path}: extra_model_paths file not found")
             continue
         try:
-            extras.extend([name, folder, default] for name, folder, default in read_extra_model_paths(path))
+            found = read_extra_model_paths(path, env_used)
+            extras.extend([name, folder, default] for name, folder, default in found)
         except ModelPathsError as exc:
             problems.append(str(exc))
-    return {"format": _FORMAT, "key": key, "extras": extras, "problems": problems}
+    # base_path may use ~ and $VARS: the cache holds only while they mean the same
+    env = {name: os.environ.get(name) for name in sorted(env_used)}
+    return {"format": _FORMAT, "key": key, "env": env, "extras": extras, "problems": problems}
 
 
 def load_folders(settings: Settings) -> ModelFolders:

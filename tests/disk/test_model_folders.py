@@ -175,3 +175,13 @@ def test_remove_refuses_an_entry_whose_file_is_in_another_model_folder(comfy, ho
     error = host_env.error("remove", file="lora_line2.safetensors")
     assert error["code"] == "file_on_disk" and error["dest"] == "loras"
     assert host_env.snapshot() == before
+
+
+def test_the_folders_cache_follows_the_environment_a_base_path_uses(comfy, host_env, monkeypatch, tmp_path):
+    put(comfy["disk3"] / "unet_models" / "unet_alias.safetensors")
+    assert host_env.ok("lookup", version_ids=[5])["by_version"]["5"]["status"] == "present"
+    monkeypatch.setenv("DISK3_ROOT", str(tmp_path / "elsewhere"))  # the YAML is unchanged
+    assert host_env.ok("lookup", version_ids=[5])["by_version"]["5"]["status"] == "missing"
+    put(tmp_path / "elsewhere" / "unet_models" / "unet_alias.safetensors")
+    assert host_env.ok("lookup", version_ids=[5])["by_version"]["5"]["path"] == str(
+        tmp_path / "elsewhere" / "unet_models" / "unet_alias.safetensors")
