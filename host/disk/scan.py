@@ -22,7 +22,7 @@ from host.disk.hash_cache import HASHES_NAME, HashCache
 from host.disk.hashing import FileChanged, hash_file
 from host.disk.scan_index import SCAN_NAME, build_scan_bytes, open_scan_index, records_digest, scan_path
 from host.disk.walk import FoundFile, walk_model_folders
-from host.errors import CivitaiError, HostError
+from host.errors import HostError
 from host.settings import Settings
 
 SCAN_LOCK_NAME = ".catalog-host-scan.lock"
@@ -103,6 +103,8 @@ def _scan(settings: Settings, tally: _Tally, should_stop: Callable[[], bool]) ->
     started = time.monotonic()
     folders = load_folders(settings)
     problems: list[str] = list(folders.problems)
+    if folders.models_dir is None and not folders.extras:
+        problems.append("no model folder is configured (set comfyui_dir or models_dir): nothing to scan")
     tally.update(force=True, phase="walking")
     walk = walk_model_folders(folders.scan_roots())
     problems.extend(walk.problems)
@@ -217,7 +219,7 @@ def _identify(
         batch = unknown[start : start + BY_HASH_BATCH]
         try:
             found = client.versions_by_hash(batch)
-        except CivitaiError as exc:
+        except HostError as exc:  # CivitAI down or refusing, or an unusable API key
             problems.append(f"could not ask CivitAI which versions {len(unknown) - start} files are: "
                             f"{exc.message}; the next scan asks again")
             return

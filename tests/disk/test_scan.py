@@ -193,3 +193,10 @@ def test_stop_keeps_what_was_hashed(world, host_env, civitai):
     assert len(cached) == 2
     done = run_scan(load_settings())
     assert done["state"] == "done" and (done["hashed"], done["from_cache"]) == (2, 2)
+
+
+def test_no_model_folder_configured_is_said(host_env, monkeypatch):
+    monkeypatch.delenv("CATALOG_HOST_MODELS_DIR")
+    result = run_scan(load_settings())
+    assert result["state"] == "done" and result["files"] == 0
+    assert any("no model folder is configured" in p for p in result["problems"])
