@@ -14,6 +14,9 @@
 - A symlink at `path` is replaced by the file, not followed: to write through a link, pass
   its `os.path.realpath`.
 - On failure `path` is untouched, the temp file is removed and the OSError propagates.
+- `before_rename`, when given, runs once the data is written (and synced) and before the
+  rename: a step that must happen only if the new data could be written (a catalog's backup,
+  which a failed write must leave alone). If it raises, `path` is untouched.
 
 Stdlib only (tempfile is imported on first use), so the cold read path may import it.
 """
@@ -24,11 +27,17 @@ import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds in every cold start
+    from collections.abc import Callable
     from os import PathLike
 
 
 def write_atomically(
-    path: str | PathLike[str], data: bytes, mode: int | None = None, *, durable: bool = True
+    path: str | PathLike[str],
+    data: bytes,
+    mode: int | None = None,
+    *,
+    durable: bool = True,
+    before_rename: Callable[[], None] | None = None,
 ) -> None:
     """Replace `path` with `data` as described in the module docstring."""
     import tempfile
@@ -52,6 +61,8 @@ def write_atomically(
             os.close(fd)
         if not hasattr(os, "fchmod"):  # Windows: only the read-only bit means anything
             os.chmod(temp_name, mode)
+        if before_rename is not None:
+            before_rename()
         os.replace(temp_name, path)
     except BaseException:
         try:

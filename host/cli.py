@@ -83,6 +83,7 @@ def _run_op(command: str, args: list[str]) -> int:
 
     from host.context import Context
     from host.dispatch import handle_message
+    from host.redaction import scrub_reply
     from host.server import wake_jobs
 
     request = _op_request(command, args)
@@ -90,7 +91,7 @@ def _run_op(command: str, args: list[str]) -> int:
     wait = request.pop("wait", False)
     context = Context()
     while True:
-        reply = handle_message(json.dumps(request).encode(), context)
+        reply = scrub_reply(handle_message(json.dumps(request).encode(), context))
         if not reply["ok"]:
             print(json.dumps({"error": reply["error"]}, indent=2, ensure_ascii=False))
             return 1

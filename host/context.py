@@ -9,8 +9,8 @@ whoever sends the reply (the server loop, the CLI) calls `run_after_reply()` onc
 
 from __future__ import annotations
 
-from host.errors import ForbiddenOriginError
-from host.settings import Settings, load_settings
+from host.errors import ConfigError, ForbiddenOriginError
+from host.settings import Settings, load_extension_ids, load_settings, origin_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds in every cold start
@@ -55,10 +55,29 @@ class Context:
         return self._civitai
 
     def check_origin(self) -> None:
-        """Refuse a caller whose origin (argv[1], given by the browser) is not allowed."""
-        if self.origin is None:
+        """Refuse a caller whose origin (argv[1], given by the browser) is not allowed.
+
+        A config error is told only to an allowed caller: when the allowed ids can be read
+        despite it, a stranger gets forbidden_origin; when they cannot (the config file does
+        not parse), every browser caller gets a config_invalid that names no path."""
+        if self.origin is None:  # the command line: the person at this computer
             return
-        if self.origin not in self.settings.allowed_origins:
+        try:
+            allowed = self.settings.allowed_origins
+        except ConfigError as exc:
+            try:
+                allowed = tuple(origin_of(i) for i in load_extension_ids())
+            except ConfigError:
+                from host.log import get_logger
+
+                get_logger().warning("config error: %s", exc.message)
+                raise ConfigError(
+                    "the host's configuration cannot be read; run `catalog-host doctor` on this "
+                    "computer to see why"
+                ) from exc
+            if self.origin in allowed:
+                raise
+        if self.origin not in allowed:
             raise ForbiddenOriginError(
                 f"the extension {self.origin} is not allowed to use this host; add its id with "
                 "`catalog-host install --extension-id <id>`",

@@ -28,9 +28,18 @@ def error_reply(req_id: Any, error: HostError) -> dict[str, Any]:
 def handle_message(body: bytes, context: Context) -> dict[str, Any]:
     req_id = None
     try:
-        message = decode_message(body)
-        req_id = request_id(message)
-        context.check_origin()  # before anything else: a forbidden caller learns nothing
+        try:
+            message = decode_message(body)
+        except HostError as exc:
+            undecodable: HostError | None = exc
+        else:
+            undecodable = None
+            req_id = request_id(message)  # echoed even to a forbidden caller
+        # Before anything else is answered (a config error, a parse error): a forbidden caller
+        # learns nothing. The id is the one thing it is told back.
+        context.check_origin()
+        if undecodable is not None:
+            raise undecodable
         request = parse_request(message)
         # __import__ rather than importlib: one import less in every cold start
         module = __import__(f"host.handlers.{OPS[request.op].handler}", fromlist=["handle"])

@@ -147,6 +147,13 @@ class FileOnDiskError(CatalogError):
     code = "file_on_disk"
 
 
+class PresenceUnknownError(CatalogError):
+    """`remove` refused: whether the entry's file is on disk cannot be told (no models folder,
+    an unsafe dest, a folder that cannot be looked into)."""
+
+    code = "presence_unknown"
+
+
 class NotALoraError(CatalogError):
     """`promote` refused: the entry is not a LoRA (its dest is not `loras` or under it)."""
 

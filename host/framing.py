@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 
-from host import jsonfast
+from host import jsonfast, redaction
 from host.errors import BrokenStreamError, FrameTooLargeError, ReplyTooLargeError, UnencodableReplyError
 
 # `typing` is imported for type checkers only: it costs milliseconds in every cold start.
@@ -64,9 +64,11 @@ def read_frame(stream: BinaryIO, max_bytes: int = MAX_REQUEST_BYTES) -> bytes | 
 
 
 def encode_message(message: Any) -> bytes:
-    """UTF-8 JSON of `message`, refusing anything Chrome would not accept."""
+    """UTF-8 JSON of `message` with secrets redacted, refusing anything Chrome would not accept."""
     try:
         text = jsonfast.dumps(message)
+        if redaction.in_json(text):  # the API key, reflected by CivitAI or anything else
+            text = jsonfast.dumps(redaction.redact_value(message))
     except (ValueError, TypeError, RecursionError) as exc:  # NaN/Infinity (e.g. an echoed id of 1e400)
         raise UnencodableReplyError(f"the reply cannot be written as JSON ({exc})") from exc
     # A lone surrogate (JSON allows "\ud800" in a request, and ids are echoed) is not UTF-8;

@@ -2,7 +2,8 @@
 
 Nothing is ever logged to stdout (that is the message channel); warnings also go to stderr,
 which Chrome forwards to its own log. Reads log nothing, so `logging` is not imported on the
-hot path. The CivitAI API key is never passed here.
+hot path. Every line, traceback included, goes through host.redaction: a message may quote
+what CivitAI sent, and that can hold the API key.
 """
 
 from __future__ import annotations
@@ -23,12 +24,18 @@ def get_logger() -> Any:
     import logging
     from logging.handlers import RotatingFileHandler
 
+    from host.redaction import redact_text
+
+    class RedactingFormatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return redact_text(super().format(record))
+
     from host.settings import default_log_dir
 
     logger = logging.getLogger("catalog-host")
     logger.setLevel(logging.INFO)
     logger.propagate = False
-    fmt = logging.Formatter("%(asctime)s pid=%(process)d %(levelname)s %(message)s")
+    fmt = RedactingFormatter("%(asctime)s pid=%(process)d %(levelname)s %(message)s")
     try:
         folder = default_log_dir()
         folder.mkdir(parents=True, exist_ok=True)

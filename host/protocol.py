@@ -117,15 +117,24 @@ class Request:
 
 
 def _depth_ok(raw: str) -> bool:
-    """Cheap upper bound on nesting depth (brackets inside strings only over-count)."""
+    """Whether the nesting depth stays within MAX_JSON_DEPTH, counting only brackets outside
+    strings. Escaped backslashes, then escaped quotes, are dropped first; what is left splits
+    on quotes into outside (even) and inside (odd) pieces. Text that is not JSON may be
+    misjudged here; the parser refuses it anyway."""
+    if "\\" in raw:
+        raw = raw.replace("\\\\", "").replace('\\"', "")
     depth = 0
-    for char in raw:
-        if char in "[{":
-            depth += 1
-            if depth > MAX_JSON_DEPTH:
-                return False
-        elif char in "]}":
-            depth -= 1
+    for outside in raw.split('"')[::2]:
+        if "[" not in outside and "{" not in outside:
+            depth -= outside.count("]") + outside.count("}")
+            continue
+        for char in outside:
+            if char in "[{":
+                depth += 1
+                if depth > MAX_JSON_DEPTH:
+                    return False
+            elif char in "]}":
+                depth -= 1
     return True
 
 

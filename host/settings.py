@@ -4,15 +4,17 @@ The only module that decides paths. platformdirs picks the per-OS folders; it is
 only when a default is actually needed (the installer's launcher names the config file and
 the config names the catalog folder, so a browser-started host never needs it). Paths in
 Settings are plain strings: pathlib costs milliseconds in every cold start. The API key is
-held here and nowhere else; it never appears in repr() or in any reply.
+held here and nowhere else; it never appears in repr(), and host.redaction (where it is
+registered on load) removes it from every reply and log line.
 """
 
 from __future__ import annotations
 
 import os
 
-from host import jsonfast
+from host import jsonfast, redaction
 from host.errors import ConfigError
+from host.regularfile import read_regular
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and pathlib cost milliseconds in every cold start
@@ -104,6 +106,7 @@ class Settings:
         self.extension_ids = extension_ids
         self.comfyui_dir = comfyui_dir
         self.extra_model_paths = extra_model_paths
+        redaction.use_secret(civitai_api_key)  # kept out of every reply and log line from now on
 
     def __repr__(self) -> str:  # never shows the API key
         return f"Settings({self.describe()!r})"
@@ -134,8 +137,7 @@ def mask_secret(secret: str) -> str:
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """The config file's object; {} when it does not exist."""
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        raw = read_regular(path)  # a FIFO there must not hang the host
     except FileNotFoundError:
         return {}
     except OSError as exc:
@@ -147,6 +149,28 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a JSON object")
     return data
+
+
+def civitai_url_problem(url: object) -> str | None:
+    """Why `url` cannot be the CivitAI base URL, or None when it can.
+
+    The key's destination must be read the same way by every URL parser: urlsplit and
+    requests (urllib3) disagree on userinfo, backslashes and whitespace, e.g. urlsplit reads
+    `http://127.0.0.2:1\\@127.0.0.1` as 127.0.0.1 while requests connects to 127.0.0.2. So a
+    base URL is scheme://host[:port][/path] and nothing else (plain string checks: this runs
+    in every cold start).
+    """
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return "must be an http(s) URL"
+    if "\\" in url:
+        return "must not contain a backslash"
+    if any(ord(char) <= 32 or ord(char) == 127 for char in url):
+        return "must not contain spaces or control characters"
+    if "?" in url or "#" in url:
+        return "must not have a query or a fragment"
+    if "@" in url.split("//", 1)[1].split("/", 1)[0]:
+        return "must not contain a user name or password (user@host)"
+    return None
 
 
 def _pick(env: dict[str, str], config: dict[str, Any], key: str) -> Any:
@@ -194,16 +218,27 @@ def _as_paths(value: Any) -> tuple[str, ...]:
     return tuple(os.path.abspath(os.path.expanduser(v)) for v in value if v)
 
 
+def _read_config(env: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    config_path = _as_path(env.get(ENV_CONFIG), ENV_CONFIG) or str(default_config_path())
+    return config_path, read_config_file(config_path)
+
+
+def load_extension_ids(env: dict[str, str] | None = None) -> tuple[str, ...]:
+    """Only the allowed extension ids: enough to check a caller when another key is wrong."""
+    env = dict(os.environ) if env is None else env
+    return _as_ids(_pick(env, _read_config(env)[1], "extension_ids"))
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Settings from the environment, the config file and the defaults, in that order."""
     env = dict(os.environ) if env is None else env
-    config_path = _as_path(env.get(ENV_CONFIG), ENV_CONFIG) or str(default_config_path())
-    config = read_config_file(config_path)
+    config_path, config = _read_config(env)
     catalog_dir = _as_path(_pick(env, config, "catalog_dir"), "catalog_dir")
     url = _pick(env, config, "civitai_url") or DEFAULT_CIVITAI_URL
     key = _pick(env, config, "civitai_api_key")
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise ConfigError("config key 'civitai_url' must be an http(s) URL")
+    problem = civitai_url_problem(url)
+    if problem:
+        raise ConfigError(f"config key 'civitai_url' {problem}")
     if key is not None and not isinstance(key, str):
         raise ConfigError("config key 'civitai_api_key' must be a string")
     comfyui_dir = _as_path(_pick(env, config, "comfyui_dir"), "comfyui_dir")

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from host.catalog.ids import canonical_id
+from host.catalog.paths import same_dest
 
 Entry = dict[str, Any]
 Document = dict[str, Any]
@@ -76,14 +77,15 @@ def dest_of(entry: Entry) -> str | None:
 
 
 def find_by_file(doc: Document, file: str, dest: str | None = None) -> list[Entry]:
-    """Entries naming `file` with a usable dest (that dest, when given)."""
-    return [
-        entry
-        for _, entry in entries(doc)
-        if entry.get("file") == file
-        and dest_of(entry) is not None
-        and (dest is None or dest_of(entry) == dest)
-    ]
+    """Entries naming `file` with a usable dest (that dest, when given; `a\\b` is `a/b`)."""
+    found = []
+    for _, entry in entries(doc):
+        if entry.get("file") != file:
+            continue
+        entry_dest = dest_of(entry)
+        if entry_dest is not None and (dest is None or same_dest(entry_dest, dest)):
+            found.append(entry)
+    return found
 
 
 def has_file(doc: Document, dest: str, file: str) -> Entry | None:

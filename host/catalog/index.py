@@ -1,12 +1,12 @@
 """A read-only index of both catalogs, in one binary file rebuilt only when a catalog changes.
 
 Why: every `sendNativeMessage` starts a new host process, and parsing a 50,000-entry catalog
-costs far more than the interpreter start (so would importing sqlite3, ~5 ms). The index
-holds, per CivitAI version id, the fields `map` / `lookup` return (without the on-disk status,
-which is checked live), keyed by the catalog files' (mtime, size, inode) signature. A stale
-index is rebuilt from the files; a write rebuilds it from the documents it just saved. The
-file is built in a temp file and renamed into place, so concurrent processes never see half of
-one; readers map it (mmap) and binary-search it, so a lookup reads a few pages whatever the
+costs far more than the interpreter start. The index holds, per CivitAI version id, the record
+`map` / `lookup` return (host.catalog.views; without the on-disk status, which is checked
+live), keyed by the catalog files' signature (host.catalog.layout). A stale index is rebuilt
+from the files; after a write, host.catalog.transaction rebuilds it from the documents it just
+saved. The file is replaced atomically (host.atomicfile), so concurrent processes never see
+half of one; readers map it (mmap) and binary-search it, so a lookup reads a few pages whatever the
 catalog size. Stdlib only.
 
 File layout (little-endian):
@@ -25,15 +25,17 @@ import os
 import struct
 
 from host import jsonfast
-from host.catalog.ids import canonical_id
 from host.catalog.layout import (
     CATALOG_NAMES,
     INDEX_FORMAT,
     catalog_file,
     catalog_signature,
     index_path,
+    summary_ok,
 )
+from host.catalog.views import entry_record, reply_safe
 from host.errors import CatalogCorruptError, IndexDamagedError
+from host.regularfile import open_regular
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds in every cold start
@@ -49,43 +51,6 @@ _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 
 
-# A record's text fields are cut to this many characters: one hand-edited or hostile entry
-# must never make a map page (or a lookup) exceed Chrome's 1 MiB reply limit.
-MAX_RECORD_TEXT = 512
-
-
-def _reply_safe(value: Any) -> Any:
-    """A catalog value as a reply can carry it: text cut to MAX_RECORD_TEXT and made valid
-    UTF-8 (json accepts lone surrogates, UTF-8 does not); anything that is not a string or a
-    finite number (NaN, lists, objects) becomes None."""
-    if isinstance(value, str):
-        if len(value) <= MAX_RECORD_TEXT and value.isascii():  # the usual case, and cheap
-            return value
-        return value[:MAX_RECORD_TEXT].encode("utf-8", "replace").decode("utf-8")
-    if value is None or isinstance(value, (bool, int)):
-        return value
-    if isinstance(value, float) and value - value == 0:  # finite
-        return value
-    return None
-
-
-def entry_record(entry: dict[str, Any], catalog: str) -> dict[str, Any]:
-    """The fields map/lookup report for an entry (status is added at answer time)."""
-    base_model = entry.get("base_model")
-    if base_model is None:
-        base_model = entry.get("civitai_base_model")
-    return {
-        "file": _reply_safe(entry.get("file")),
-        "dest": _reply_safe(entry.get("dest")),
-        "name": _reply_safe(entry.get("name")),
-        "base_model": _reply_safe(base_model),
-        "catalog": catalog,
-        "civitai_model_id": canonical_id(entry.get("civitai_model_id")),
-        # internal: the entry's SHA256, for `elsewhere`; popped before a reply (host.disk.status)
-        "hash": _reply_safe(entry.get("hash")),
-    }
-
-
 def _summary(
     catalog_dir: str | Path, docs: dict[str, Document | None], errors: dict[str, str]
 ) -> dict[str, Any]:
@@ -96,15 +61,16 @@ def _summary(
     for name in CATALOG_NAMES:
         doc = docs.get(name)
         if doc is None:
-            catalogs[name] = {"error": errors.get(name, "unreadable")}
+            # bounded like a record's text: lookup and map replies carry it (catalog_errors)
+            catalogs[name] = {"error": reply_safe(errors.get(name, "unreadable"))}
         elif not os.path.exists(catalog_file(catalog_dir, name)):
             catalogs[name] = {"exists": False, "version": None, "date": None, "entries": 0}
         else:
             count = sum(1 for _ in entries(doc))
             catalogs[name] = {
                 "exists": True,
-                "version": _reply_safe(doc.get("version")),
-                "date": _reply_safe(doc.get("date")),
+                "version": reply_safe(doc.get("version")),
+                "date": reply_safe(doc.get("date")),
                 "entries": count,
             }
     return catalogs
@@ -157,41 +123,75 @@ def build_index_bytes(signature: str, summary: dict[str, Any], docs: dict[str, D
     return b"".join(parts)
 
 
+def _damaged(why: str) -> ValueError:
+    return ValueError(f"damaged catalog-host index: {why}")
+
+
+def _header(data: mmap.mmap | bytes) -> tuple[int, dict[str, Any]]:
+    """(where the tables start, the header), checked field by field: the file is a cache that
+    anything may have written, so well-formed JSON of the wrong types is damage too."""
+    start = len(MAGIC)
+    if data[:start] != MAGIC:
+        raise _damaged("not a catalog-host index of this format")
+    (size,) = _U32.unpack_from(data, start)
+    header = jsonfast.loads(bytes(data[start + 4 : start + 4 + size]).decode("utf-8"))
+    if not isinstance(header, dict):
+        raise _damaged("the header is not an object")
+    counts = header.get("counts")
+    dests = header.get("dests")
+    if not (isinstance(counts, list) and len(counts) == 4
+            and all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**32 for n in counts)):
+        raise _damaged("the table sizes are not four counts")
+    if not isinstance(header.get("signature"), str):
+        raise _damaged("the signature is not text")
+    if not (isinstance(dests, list) and all(isinstance(d, str) for d in dests)):
+        raise _damaged("the dest folders are not a list of text")
+    if not summary_ok(header.get("summary")):
+        raise _damaged("the catalogs' summary is not of its shape")
+    return start + 4 + size, header
+
+
 class CatalogIndex:
-    """Read access to an index (a mapped file, or bytes built in memory)."""
+    """Read access to an index (a mapped file, or bytes built in memory).
+
+    Opening checks the header and that the tables fill the file exactly (ValueError if not:
+    the caller rebuilds). A row pointing outside its table is found when it is read: the
+    file is then deleted and IndexDamagedError raised (rebuilt by the next request)."""
 
     def __init__(self, data: mmap.mmap | bytes, path: str | None = None) -> None:
         self._data = data
         self._path = path  # the file it was read from, if any
-        start = len(MAGIC)
-        if data[:start] != MAGIC:
-            raise ValueError("not a catalog-host index")
-        (size,) = _U32.unpack_from(data, start)
-        header = jsonfast.loads(bytes(data[start + 4 : start + 4 + size]).decode("utf-8"))
+        tables, header = _header(data)
         self.signature: str = header["signature"]
         self.summary: dict[str, Any] = header["summary"]
         # distinct dest folders of indexed entries: their mtimes make up the map etag
         self.dests: list[str] = header["dests"]
         self.count, models, slots, records_size = header["counts"]
-        self._by_id = start + 4 + size
+        self._by_id = tables
         self._in_order = self._by_id + self.count * _SLOT.size
         self._models = self._in_order + self.count * _SLOT.size
         self._model_count = models
         self._slots = self._models + models * _SLOT.size
+        self._slot_count = slots
         self._records = self._slots + slots * _U64.size
+        self._records_size = records_size
         if self._records + records_size != len(data):
-            raise ValueError("truncated or padded catalog-host index")
+            raise _damaged("truncated or padded")
 
     def close(self) -> None:
         if isinstance(self._data, mmap.mmap):
             self._data.close()
 
+    def catalog_errors(self) -> dict[str, str]:
+        """Catalog name -> why it could not be read, for each catalog that could not be (its
+        entries are then not in the index: reads answer from the other one)."""
+        return {name: self.summary[name]["error"] for name in CATALOG_NAMES if "error" in self.summary[name]}
+
     def require_readable(self) -> None:
-        """Raise CatalogCorruptError if either catalog file could not be read."""
-        for name in CATALOG_NAMES:
-            error = self.summary[name].get("error")
-            if error:
-                raise CatalogCorruptError(error, catalog=name)
+        """Raise CatalogCorruptError if either catalog file could not be read (for writes,
+        which need both)."""
+        for name, error in self.catalog_errors().items():
+            raise CatalogCorruptError(error, catalog=name)
 
     def _find(self, table: int, count: int, key: int) -> tuple[int, int] | None:
         """Binary search a sorted (id, a, b) table; (a, b) of the row with that id."""
@@ -207,22 +207,31 @@ class CatalogIndex:
                 high = middle
         return None
 
-    def _record(self, offset: int, length: int) -> dict[str, Any]:
+    def _record_bytes(self, offset: int, length: int) -> bytes:
+        if offset + length > self._records_size:
+            raise self._damaged()
         start = self._records + offset
+        return bytes(self._data[start : start + length])
+
+    def decode(self, blob: bytes) -> dict[str, Any]:
+        """A record's JSON as the record object (IndexDamagedError when it is not one)."""
         try:
-            record: dict[str, Any] = jsonfast.loads(bytes(self._data[start : start + length]).decode("utf-8"))
+            record = jsonfast.loads(blob.decode("utf-8"))
         except ValueError as exc:  # includes UnicodeDecodeError
-            self._discard()
-            raise IndexDamagedError("the catalog's read index was damaged; it was removed and is "
-                                    "rebuilt on the next request: try again") from exc
+            raise self._damaged() from exc
+        if not isinstance(record, dict) or not isinstance(record.get("civitai_model_id"), (str, type(None))):
+            raise self._damaged()
         return record
 
-    def _discard(self) -> None:
+    def _damaged(self) -> IndexDamagedError:
+        """Delete the index file (the next request rebuilds it) and say so."""
         if self._path is not None:
             try:
                 os.unlink(self._path)
             except OSError:
                 pass
+        return IndexDamagedError("the catalog's read index was damaged; it was removed and is "
+                                 "rebuilt on the next request: try again")
 
     def records(self, version_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The record of each of these (canonical) version ids that is in the catalogs."""
@@ -230,18 +239,20 @@ class CatalogIndex:
         for vid in version_ids:
             row = self._find(self._by_id, self.count, int(vid))
             if row is not None:
-                found[vid] = self._record(*row)
+                found[vid] = self.decode(self._record_bytes(*row))
         return found
 
-    def versions_of_models(self, model_ids: Iterable[str]) -> dict[str, list[str]]:
-        """Each model id -> its version ids in the catalogs, in catalog order."""
+    def versions_of_models(self, model_ids: Iterable[str], limit: int) -> dict[str, list[str]]:
+        """Each model id -> its first `limit` version ids in the catalogs, in catalog order."""
         result: dict[str, list[str]] = {}
         for mid in model_ids:
             row = self._find(self._models, self._model_count, int(mid))
             first, count = row if row is not None else (0, 0)
+            if first + count > self._slot_count:
+                raise self._damaged()
             result[mid] = [
                 str(_U64.unpack_from(self._data, self._slots + (first + k) * _U64.size)[0])
-                for k in range(count)
+                for k in range(min(count, limit))
             ]
         return result
 
@@ -250,8 +261,7 @@ class CatalogIndex:
         rows = []
         for index in range(position, min(position + limit, self.count)):
             vid, offset, length = _SLOT.unpack_from(self._data, self._in_order + index * _SLOT.size)
-            start = self._records + offset
-            rows.append((index + 1, str(vid), bytes(self._data[start : start + length])))
+            rows.append((index + 1, str(vid), self._record_bytes(offset, length)))
         return rows
 
 
@@ -303,13 +313,18 @@ def _rebuild_from_files(catalog_dir: str | Path) -> CatalogIndex:
 def _open_cached(catalog_dir: str | Path) -> CatalogIndex | None:
     """The index file if it exists, is intact and matches the catalog files now."""
     try:
-        with open(index_path(catalog_dir), "rb") as handle:
-            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):  # absent, unreadable, or empty (mmap refuses size 0)
+        fd = open_regular(index_path(catalog_dir))  # never blocks on a FIFO put there
+    except OSError:  # absent, unreadable, or not a regular file: rebuilt (and replaced)
         return None
     try:
+        data = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):  # empty (mmap refuses size 0)
+        return None
+    finally:
+        os.close(fd)
+    try:
         index = CatalogIndex(data, index_path(catalog_dir))
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError, struct.error):
+    except (ValueError, RecursionError, struct.error):  # ValueError: also bad JSON or UTF-8
         data.close()  # damaged or of another format: rebuilt by the caller
         return None
     if index.signature != catalog_signature(catalog_dir):

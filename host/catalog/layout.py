@@ -1,4 +1,5 @@
-"""The names of the files in the catalog folder, and the catalogs' change signature.
+"""The names of the files in the catalog folder, the catalogs' change signature, and the shape
+of the catalogs' summary that the index and the summary file keep (checked when read back).
 
 A leaf: stdlib only, imports no other catalog module, opens no file (one stat per catalog).
 """
@@ -18,7 +19,7 @@ SUMMARY_NAME = ".catalog-host-summary"
 
 # The format of the read index and the summary (their layout and record fields). It is part
 # of the signature both are keyed by, so bumping it makes every older copy stale.
-INDEX_FORMAT = "6"
+INDEX_FORMAT = "7"
 
 
 def catalog_file(catalog_dir: str | Path, name: str) -> str:
@@ -45,3 +46,32 @@ def index_path(catalog_dir: str | Path) -> str:
 
 def summary_path(catalog_dir: str | Path) -> str:
     return os.path.join(catalog_dir, SUMMARY_NAME)
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _catalog_summary_ok(value: object) -> bool:
+    """One catalog's part of a summary: {"error": text} or exists / version / date / entries."""
+    if not isinstance(value, dict):
+        return False
+    if "error" in value:
+        return isinstance(value["error"], str) and len(value) == 1
+    version = value.get("version")
+    return (
+        isinstance(value.get("exists"), bool)
+        and (version is None or (isinstance(version, int) and not isinstance(version, bool)))
+        and (value.get("date") is None or isinstance(value.get("date"), str))
+        and _is_count(value.get("entries"))
+    )
+
+
+def summary_ok(summary: object) -> bool:
+    """Whether `summary` (read back from the index or the summary file, which are caches that
+    anything may have damaged) is what ping reports: one valid part per catalog."""
+    return (
+        isinstance(summary, dict)
+        and len(summary) == len(CATALOG_NAMES)
+        and all(_catalog_summary_ok(summary.get(name)) for name in CATALOG_NAMES)
+    )

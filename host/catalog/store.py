@@ -21,10 +21,37 @@ from host.catalog.document import Document, empty_document, shape_problem
 from host.catalog.layout import CATALOG_NAMES
 from host.catalog.pretty import pretty_json
 from host.errors import CatalogBusyError, CatalogCorruptError, CatalogWriteError
+from host.regularfile import read_regular
 
 LOCK_NAME = ".catalog-host.lock"
 # How long an operation waits for another host process to finish its write.
 LOCK_TIMEOUT_S = 15.0
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+class FileStyle:
+    """How a catalog file writes what pretty_json does not decide: line ends, a final line
+    end, a UTF-8 byte-order mark. A save keeps the file's own, so that only the lines an
+    operation changed differ (a CRLF file rewritten in LF is a diff of every line)."""
+
+    __slots__ = ("bom", "final_newline", "newline")
+
+    def __init__(self, newline: str = "\n", final_newline: bool = True, bom: bool = False) -> None:
+        self.newline = newline
+        self.final_newline = final_newline
+        self.bom = bom
+
+    @classmethod
+    def of(cls, raw: bytes) -> FileStyle:
+        """The style of a file's bytes (the first line end decides CRLF or LF)."""
+        first_end = raw.find(b"\n")
+        crlf = first_end > 0 and raw[first_end - 1 : first_end] == b"\r"
+        return cls("\r\n" if crlf else "\n", raw.endswith(b"\n"), raw.startswith(_BOM))
+
+
+DEFAULT_STYLE = FileStyle()  # a new file: what json.dump(indent=2) and ComfyUI Studio write
 
 
 def read_document(path: Path) -> Document:
@@ -32,12 +59,19 @@ def read_document(path: Path) -> Document:
 
     Raises CatalogCorruptError when the file does not parse or is not of the catalog shape.
     """
+    return read_styled_document(path)[0]
+
+
+def read_styled_document(path: Path) -> tuple[Document, FileStyle]:
+    """read_document, and the style the file is written in (for write_document)."""
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)  # a FIFO there must not hang the host
     except FileNotFoundError:
-        return empty_document()
+        return empty_document(), DEFAULT_STYLE
     except OSError as exc:
-        raise CatalogCorruptError(f"cannot read {path.name}: {exc.strerror}", file=str(path)) from exc
+        raise CatalogCorruptError(
+            f"cannot read {path.name}: {exc.strerror}; it was left untouched", file=str(path)
+        ) from exc
     try:
         data = json.loads(raw)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
@@ -50,18 +84,24 @@ def read_document(path: Path) -> Document:
             f"{path.name} is not a catalog ({problem}); it was left untouched", file=str(path)
         )
     assert isinstance(data, dict)
-    return data
+    return data, FileStyle.of(raw)
 
 
-def serialize(doc: Document) -> bytes:
-    """UTF-8, 2-space indent, non-ASCII kept as is, trailing newline.
+def serialize(doc: Document, style: FileStyle = DEFAULT_STYLE) -> bytes:
+    """UTF-8, 2-space indent, non-ASCII kept as is; line ends, a final one and a BOM as the
+    file had them (a new file: LF, a final newline, no BOM). JSON strings never hold a raw
+    line end (it is escaped), so every "\n" in pretty_json's text is a line end.
 
     A lone surrogate (JSON's "\\ud800", which Python's json.dump writes for such a string and
     CivitAI may send) cannot be UTF-8: it is written back as that same escape, which only
     occurs inside a JSON string, so the file stays valid and the value survives. Strict
     encoding failed every later write to the catalog as an internal error.
     """
-    return (pretty_json(doc) + "\n").encode("utf-8", "backslashreplace")
+    text = pretty_json(doc) + ("\n" if style.final_newline else "")
+    if style.newline != "\n":
+        text = text.replace("\n", style.newline)
+    data = text.encode("utf-8", "backslashreplace")
+    return _BOM + data if style.bom else data
 
 
 def _keep_backup(path: Path, backup: Path) -> None:
@@ -90,17 +130,23 @@ def _keep_backup(path: Path, backup: Path) -> None:
             os.unlink(link_name)
 
 
-def write_document(path: Path, doc: Document) -> None:
-    """Save `doc` atomically, keeping the current file as `<name>.bak` first.
+def write_document(path: Path, doc: Document, style: FileStyle = DEFAULT_STYLE) -> None:
+    """Save `doc` atomically, keeping the current file as `<name>.bak`.
 
-    A catalog that is a symlink (to ComfyUI Studio's own file, say) is written through the
-    link: replacing the link itself would silently fork the shared catalog."""
+    The backup is made only once the new version is written and synced: a write that fails
+    (disk full) leaves the previous `.bak` in place. A catalog that is a symlink (to ComfyUI
+    Studio's own file, say) is written through the link: replacing the link itself would
+    silently fork the shared catalog."""
     path = Path(os.path.realpath(path))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def backup() -> None:
         if path.exists():
             _keep_backup(path, path.with_name(path.name + ".bak"))
-        write_atomically(path, serialize(doc))  # keeps the mode of the file it replaces
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # keeps the mode of the file it replaces; the backup only once the new data is on disk
+        write_atomically(path, serialize(doc, style), before_rename=backup)
     except OSError as exc:
         raise CatalogWriteError(
             f"could not write {path.name}: {exc.strerror or exc}; the previous file is intact",

@@ -8,7 +8,8 @@ rewritten for the next ping. A write refreshes it with the index, after the repl
 from __future__ import annotations
 
 from host import jsonfast
-from host.catalog.layout import catalog_signature, summary_path
+from host.catalog.layout import catalog_signature, summary_ok, summary_path
+from host.regularfile import read_regular
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and pathlib cost milliseconds in every cold start
@@ -19,12 +20,13 @@ if TYPE_CHECKING:  # typing and pathlib cost milliseconds in every cold start
 def read_summary(catalog_dir: str | Path) -> dict[str, Any]:
     """Per catalog: version, date, entry count and whether the file exists; or its error."""
     try:
-        with open(summary_path(catalog_dir), encoding="utf-8") as handle:
-            data = jsonfast.loads(handle.read())
-        if data["signature"] == catalog_signature(catalog_dir):
+        data = jsonfast.loads(read_regular(summary_path(catalog_dir)).decode("utf-8"))
+        # a cache anything may have damaged: used only when current and of its shape
+        if (isinstance(data, dict) and data.get("signature") == catalog_signature(catalog_dir)
+                and summary_ok(data.get("summary"))):
             summary: dict[str, Any] = data["summary"]
             return summary
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, RecursionError):  # ValueError: also bad JSON or UTF-8
         pass
     from host.catalog.index import open_index  # deferred: most pings never need it
 

@@ -15,7 +15,13 @@ from pathlib import Path
 
 from host.catalog.document import Document, bump
 from host.catalog.layout import CATALOG_NAMES, catalog_file, catalog_signature, index_path
-from host.catalog.store import catalog_lock, read_document, remove_leftovers, write_document
+from host.catalog.store import (
+    FileStyle,
+    catalog_lock,
+    read_styled_document,
+    remove_leftovers,
+    write_document,
+)
 
 
 @dataclass
@@ -25,6 +31,7 @@ class Transaction:
     catalog_dir: Path
     docs: dict[str, Document]
     changed: list[str] = field(default_factory=list)
+    styles: dict[str, FileStyle] = field(default_factory=dict)  # each file is saved in its own
 
     def path(self, name: str) -> Path:
         return Path(catalog_file(self.catalog_dir, name))
@@ -50,12 +57,13 @@ def transaction(
     catalog_dir = Path(catalog_dir)
     with catalog_lock(catalog_dir):
         txn = Transaction(catalog_dir, {})
-        txn.docs = {name: read_document(txn.path(name)) for name in CATALOG_NAMES}
+        for name in CATALOG_NAMES:
+            txn.docs[name], txn.styles[name] = read_styled_document(txn.path(name))
         yield txn
         if txn.changed:
             remove_leftovers(catalog_dir)
         for name in txn.changed:
-            write_document(txn.path(name), txn.docs[name])
+            write_document(txn.path(name), txn.docs[name], txn.styles[name])
         if txn.changed:
             # taken inside the lock: if another process writes before the refresh runs, the
             # files no longer match it and readers rebuild, never trusting a stale index

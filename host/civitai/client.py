@@ -18,7 +18,7 @@ import requests
 import urllib3
 from pydantic import ValidationError
 
-from host import __version__
+from host import __version__, redaction
 from host.civitai.models import ModelVersion
 from host.errors import (
     CivitaiBadResponseError,
@@ -27,6 +27,7 @@ from host.errors import (
     CivitaiUnreachableError,
     ConfigError,
 )
+from host.settings import civitai_url_problem
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 15.0
@@ -81,6 +82,23 @@ def _short_error(body: bytes, secret: str | None = None) -> str:
     return message
 
 
+# Plain HTTP is allowed to these hosts only (a local test server or proxy), as urllib3 names them.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+
+
+def _key_may_travel(url: str) -> bool:
+    """The key goes only over HTTPS, or plain HTTP to this machine: never in clear text across
+    a network. Decided from the URL requests will connect to (as it prepares and urllib3
+    parses it), not from another parser's reading of the configured text."""
+    prepared = requests.Request("GET", url).prepare().url or ""
+    parts = urllib3.util.parse_url(prepared)
+    if parts.auth is not None:
+        return False
+    if parts.scheme == "https":
+        return True
+    return parts.scheme == "http" and (parts.host or "").lower() in LOOPBACK_HOSTS
+
+
 class CivitaiClient:
     def __init__(
         self,
@@ -93,11 +111,13 @@ class CivitaiClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
+        redaction.use_secret(api_key)
         self._session = session or requests.Session()
         self._sleep = sleep
         self._clock = clock
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self, url: str | None = None) -> dict[str, str]:
+        """The request headers for `url` (default: the base URL)."""
         headers = {"Accept": "application/json", "User-Agent": f"catalog-host/{__version__}"}
         if self._api_key:
             # http.client sends headers as Latin-1 and requests refuses control characters:
@@ -107,17 +127,9 @@ class CivitaiClient:
                     "the CivitAI API key (civitai_api_key / CIVITAI_API_KEY) holds characters an "
                     "HTTP header cannot carry (non-ASCII or control characters); copy it again"
                 )
-            if self._key_may_travel():
+            if _key_may_travel(url or self.base_url):
                 headers["Authorization"] = f"Bearer {self._api_key}"
         return headers
-
-    def _key_may_travel(self) -> bool:
-        """The key goes only over HTTPS, or plain HTTP to this machine (a local test server
-        or proxy): never in clear text across a network."""
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(self.base_url)
-        return parts.scheme == "https" or parts.hostname in ("127.0.0.1", "localhost", "::1")
 
     def _read_body(self, response: requests.Response, deadline: float) -> bytes:
         """The body, refusing one over MAX_BODY_BYTES or one still dripping at the deadline.
@@ -149,7 +161,7 @@ class CivitaiClient:
     ) -> tuple[int, dict[str, str], bytes]:
         """One request: a GET, or a POST of a JSON `body`."""
         remaining = max(0.5, deadline - self._clock())
-        headers = self._headers()
+        headers = self._headers(url)
         if body is not None:
             headers["Content-Type"] = "application/json"
         try:
@@ -204,6 +216,9 @@ class CivitaiClient:
     def get_json(self, path: str, post: Any = None, budget_s: float | None = None) -> Any:
         """GET `path` (or POST `post` as JSON), retrying 429 / 5xx within the time budget;
         the decoded JSON body."""
+        problem = civitai_url_problem(self.base_url)
+        if problem:  # the settings refuse it too; a client may be made without them
+            raise ConfigError(f"config key 'civitai_url' {problem}")
         url = self.base_url + path
         deadline = self._clock() + (TOTAL_BUDGET_S if budget_s is None else budget_s)
         sent = None if post is None else json.dumps(post).encode("utf-8")
@@ -211,11 +226,18 @@ class CivitaiClient:
             status, headers, body = self._get_bounded(url, deadline, sent)
             if status == 200:
                 try:
-                    return json.loads(body)
+                    data = json.loads(body)
                 except (ValueError, RecursionError) as exc:  # RecursionError: absurd nesting
                     raise CivitaiBadResponseError(
                         "CivitAI answered 200 with a body that is not JSON"
                     ) from exc
+                # Replies and logs are redacted on the way out, but an entry built from such an
+                # answer would carry the key into models.json (a file name, a type, a name).
+                if self._api_key and redaction.in_json(json.dumps(data, ensure_ascii=False)):
+                    raise CivitaiBadResponseError(
+                        "CivitAI's answer quotes your API key back; it was not used"
+                    )
+                return data
             if status == 404:
                 detail = _short_error(body, self._api_key) or "not found"
                 raise CivitaiNotFoundError(

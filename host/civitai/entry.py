@@ -88,9 +88,14 @@ def display_name(model_name: str, version_name: str, base_model: str, fp: str) -
     return " ".join(word for word in words if word)
 
 
-# Longest display name kept; CivitAI names are short, and the name travels in replies,
-# which must stay under Chrome's 1 MiB limit.
+# What one entry may hold from CivitAI: its values are free text there, and an entry is
+# read back by every lookup, map and ComfyUI Studio. Real values are far shorter (base
+# models ~25 characters, trigger words a phrase or a short prompt each).
 MAX_NAME_CHARS = 300
+MAX_BASE_MODEL_CHARS = 100
+MAX_TRIGGER_WORDS = 64
+MAX_TRIGGER_WORD_CHARS = 500
+MAX_HASH_CHARS = 128
 
 
 def _text(value: str) -> str:
@@ -98,12 +103,13 @@ def _text(value: str) -> str:
     return value.encode("utf-8", "replace").decode("utf-8")
 
 
-def _size_gb(size_kb: float | None) -> float | None:
-    """CivitAI's sizeKB is KiB; GB with 3 decimals. None when absent or absurd (inf)."""
+def _size_gb(size_kb: float | None) -> float:
+    """CivitAI's sizeKB is KiB; GB with 3 decimals. 0 when absent or absurd (inf, negative):
+    ComfyUI Studio computes with it, and null makes it crash."""
     if size_kb is None:
-        return None
+        return 0
     size = round(size_kb * 1024 / 1e9, 3)
-    return size if size - size == 0 and size >= 0 else None
+    return size if size - size == 0 and size >= 0 else 0
 
 
 def chosen_file(files: list[VersionFile], file_id: int | None) -> VersionFile:
@@ -152,14 +158,15 @@ def build_entry(version: ModelVersion, file_id: int | None = None) -> NewEntry:
         "civitai_model_id": version.model_id,
         "civitai_file_id": file.id,
         "size_gb": _size_gb(file.size_kb),
-        "base_model": _text(version.base_model) if version.base_model is not None else None,
+        "base_model": _text(base_model[:MAX_BASE_MODEL_CHARS]),  # "" when absent: never null
         "tags": [],
     }
     if version.trained_words:
-        entry["trigger_words"] = [_text(word) for word in version.trained_words]
+        words = version.trained_words[:MAX_TRIGGER_WORDS]
+        entry["trigger_words"] = [_text(word[:MAX_TRIGGER_WORD_CHARS]) for word in words]
     if version.stats and version.stats.download_count:
         entry["downloads"] = version.stats.download_count
     sha256 = (file.hashes or {}).get("SHA256")
     if sha256:
-        entry["hash"] = _text(sha256)
+        entry["hash"] = _text(sha256[:MAX_HASH_CHARS])
     return NewEntry(category_id, CATEGORY_NAMES[category_id], entry)

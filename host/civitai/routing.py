@@ -2,10 +2,13 @@
 
 CivitAI `model.type` -> (category id, dest folder under ComfyUI's `models/`). Only types
 ComfyUI loads from a known folder are here; anything else (workflows, wildcards, LLMs, new
-types) is refused with `unsupported_type` rather than guessed.
+types) is refused with `unsupported_type` rather than guessed. A promoted LoRA's category in
+loras.json follows its base-model family. Stdlib only (promote imports it).
 """
 
 from __future__ import annotations
+
+from host.base_models import family_of
 
 # type -> (category id, dest). Folder names are ComfyUI's folder_paths names.
 TYPE_ROUTES: dict[str, tuple[str, str]] = {
@@ -48,3 +51,17 @@ CATEGORY_NAMES: dict[str, str] = {
     "clip_vision": "CLIP Vision",
     "animatediff_models": "Motion Modules",
 }
+
+# base-model family -> (category id, category name) in loras.json; anything else -> OTHER_LORAS.
+LORA_CATEGORIES: dict[str, tuple[str, str]] = {
+    "wan": ("wan_loras", "WAN LoRAs"),
+    "flux": ("flux_loras", "Flux LoRAs"),
+    "sdxl": ("sdxl_loras", "SDXL / Pony / Illustrious LoRAs"),
+    "sd1": ("sd15_loras", "SD 1.5 LoRAs"),
+}
+OTHER_LORAS = ("other_loras", "Other LoRAs")
+
+
+def lora_category(base_model: object) -> tuple[str, str]:
+    """(category id, category name) in loras.json for a LoRA of this base model."""
+    return LORA_CATEGORIES.get(family_of(base_model) or "", OTHER_LORAS)

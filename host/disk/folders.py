@@ -14,7 +14,7 @@ import os
 
 from host import jsonfast
 from host.atomicfile import write_atomically
-from host.catalog.paths import dest_problem, is_regular_file, name_problem
+from host.catalog.paths import dest_parts, dest_problem, is_regular_file, name_problem
 from host.disk.files import stat_signature
 from host.disk.names import (
     DEFAULT_SUBFOLDERS,
@@ -75,7 +75,7 @@ class ModelFolders:
         assert isinstance(dest, str)
         if dest == "":
             return [self.models_dir] if self.models_dir is not None else []
-        head, *rest = dest.split("/")
+        head, *rest = dest_parts(dest)
         return [os.path.join(folder, *rest) for folder in self.search(head)]
 
     def locate(self, dest: object, file: object) -> str | None:
@@ -87,6 +87,20 @@ class ModelFolders:
             path = os.path.join(folder, file)
             if is_regular_file(path):
                 return os.path.abspath(path)
+        return None
+
+    def presence_problem(self, dest: object, file: object) -> str | None:
+        """None when the file is known to be in none of the dest's folders; else why that
+        cannot be said (a folder that cannot be looked into). A folder that does not exist
+        is fine: ComfyUI skips it too."""
+        import errno
+
+        for folder in self.dest_folders(dest):
+            try:
+                os.stat(os.path.join(folder, str(file)))
+            except OSError as exc:
+                if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+                    return f"the folder {folder} cannot be looked into ({exc.strerror or exc})"
         return None
 
     def names(self) -> list[str]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import stat
 
+from host import jsonfast
+from host.catalog.views import MAX_RECORD_JSON_BYTES, RECORD_TEXT_FIELDS, reply_safe
 from host.disk.files import stat_signature
 from host.disk.folders import load_folders
 from host.disk.scan_index import open_scan_index, scan_path
@@ -31,6 +33,22 @@ def _still_there(found: dict[str, Any]) -> bool:
     except (OSError, ValueError, KeyError, TypeError):
         return False
     return stat.S_ISREG(st.st_mode) and st.st_size == found.get("size")
+
+
+def _set_path(record: dict[str, Any], path: str) -> None:
+    """`path` in the record, unless the record would then exceed MAX_RECORD_JSON_BYTES (the
+    bound that keeps every lookup in one frame): then null. Real records are far smaller."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # a name the file system gave as undecodable bytes
+        record["path"] = None
+        return
+    record["path"] = path
+    chars = len(path) + sum(len(v) for v in map(record.get, RECORD_TEXT_FIELDS) if isinstance(v, str))
+    if chars * 6 + 300 <= MAX_RECORD_JSON_BYTES:  # 6 bytes: the most JSON writes for one character
+        return
+    if len(jsonfast.dumps(record).encode("utf-8")) > MAX_RECORD_JSON_BYTES:
+        record["path"] = None
 
 
 class DiskView:
@@ -86,12 +104,12 @@ class DiskView:
         path = self.folders.locate(record.get("dest"), record.get("file"))
         if path is not None:
             record["status"] = "present"
-            record["path"] = path
+            _set_path(record, path)
             return record
         path = self._elsewhere(version_id, record, sha256)
         if path is not None:
             record["status"] = "elsewhere"
-            record["path"] = path
+            _set_path(record, path)
         else:
             record["status"] = "missing"
         return record
@@ -112,13 +130,14 @@ class DiskView:
         found = self.scanned_file(version_id)
         if found is None:
             return None
-        return {
-            "file": found.get("file"),
-            "dest": found.get("dest"),
+        record = {
+            "file": reply_safe(found.get("file")),
+            "dest": reply_safe(found.get("dest")),
             "name": None,
             "base_model": None,
             "status": "untracked",
             "catalog": None,
-            "civitai_model_id": found.get("model_id"),
-            "path": found.get("path"),
+            "civitai_model_id": reply_safe(found.get("model_id")),
         }
+        _set_path(record, str(found.get("path")))
+        return record

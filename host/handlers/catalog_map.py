@@ -36,15 +36,22 @@ def _parse_cursor(cursor: str, tag: str) -> int:
     return int(position)
 
 
+def _cost(vid: str, record: dict[str, Any], record_json: bytes | None = None) -> int:
+    """Reply bytes an entry takes: its record JSON, its id in by_model, some punctuation."""
+    size = len(record_json) if record_json is not None else len(jsonfast.dumps(record).encode("utf-8"))
+    path = record.get("path")
+    if record_json is not None and path:  # added to the stored record by the status
+        size += len(jsonfast.dumps(path).encode("utf-8")) + 10
+    return size + 2 * len(vid) + 64
+
+
 def _listing(index: CatalogIndex, disk: DiskView, position: int) -> Iterator[tuple[int, str, int, Any]]:
     """(position, version id, cost, record) after `position`: the catalog entries in catalog
     order, then the versions the last scan found on disk in no catalog (`untracked`)."""
     while position < index.count:
-        rows = index.rows_after(position, _FETCH)
-        for seq, vid, record_json in rows:
-            # each entry costs its JSON plus its id in by_model and some punctuation
-            cost = len(record_json) + 2 * len(vid) + 64
-            yield seq, vid, cost, disk.with_status(vid, jsonfast.loads(record_json.decode("utf-8")))
+        for seq, vid, record_json in index.rows_after(position, _FETCH):
+            record = disk.with_status(vid, index.decode(record_json))
+            yield seq, vid, _cost(vid, record, record_json), record
             position = seq
     scan = disk.scan
     if scan is None:
@@ -52,21 +59,22 @@ def _listing(index: CatalogIndex, disk: DiskView, position: int) -> Iterator[tup
     for k, vid in enumerate(scan.version_ids()[position - index.count :], start=position + 1):
         if index.records([vid]):
             continue
-        record = disk.untracked(vid)
-        if record is not None:
-            yield k, vid, len(jsonfast.dumps(record)) + 2 * len(vid) + 64, record
+        untracked = disk.untracked(vid)
+        if untracked is not None:
+            yield k, vid, _cost(vid, untracked), untracked
 
 
 def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
     index = open_index(context.settings.catalog_dir)
     disk = DiskView.of(context.settings)
     try:
-        index.require_readable()
-        etag = map_etag(index, disk)
+        errors = index.catalog_errors()  # such a catalog's entries are not listed; it is named
+        unreadable = {"catalog_errors": errors} if errors else {}
+        etag = map_etag(index.signature, index.dests, disk)
         cursor = params.get("cursor")
         if cursor is None and params.get("etag") == etag:
-            return {"unchanged": True, "etag": etag}
-        tag = listing_tag(index, disk)
+            return {"unchanged": True, "etag": etag, **unreadable}
+        tag = listing_tag(index.signature, disk)
         position = _parse_cursor(cursor, tag) if cursor is not None else 0
         by_version: dict[str, Any] = {}
         by_model: dict[str, list[str]] = {}
@@ -89,4 +97,4 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
         from host.jobs.paths import overlay_jobs  # only when a download could show
 
         overlay_jobs(by_version, context.settings.catalog_dir)
-    return {"by_version": by_version, "by_model": by_model, "etag": etag, "next": next_cursor}
+    return {"by_version": by_version, "by_model": by_model, "etag": etag, "next": next_cursor, **unreadable}

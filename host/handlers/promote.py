@@ -7,9 +7,11 @@ leftover from models.json.
 
 from __future__ import annotations
 
-from host.base_models import family_of
 from host.catalog import document
+from host.catalog.paths import dest_parts
 from host.catalog.transaction import transaction
+from host.catalog.views import base_model_of
+from host.civitai.routing import lora_category
 from host.context import Context
 from host.errors import NotALoraError, NotFoundError
 
@@ -17,27 +19,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-# base-model family -> (category id, category name) in loras.json; anything else -> OTHER.
-LORA_CATEGORIES: dict[str, tuple[str, str]] = {
-    "wan": ("wan_loras", "WAN LoRAs"),
-    "flux": ("flux_loras", "Flux LoRAs"),
-    "sdxl": ("sdxl_loras", "SDXL / Pony / Illustrious LoRAs"),
-    "sd1": ("sd15_loras", "SD 1.5 LoRAs"),
-}
-OTHER_LORAS = ("other_loras", "Other LoRAs")
-
-
-def lora_category(entry: dict[str, Any]) -> tuple[str, str]:
-    base_model = entry.get("base_model")
-    if base_model is None:
-        base_model = entry.get("civitai_base_model")
-    family = family_of(base_model)
-    return LORA_CATEGORIES.get(family or "", OTHER_LORAS)
-
-
 def is_lora(entry: dict[str, Any]) -> bool:
     dest = entry.get("dest")
-    return isinstance(dest, str) and (dest == "loras" or dest.startswith("loras/"))
+    return isinstance(dest, str) and dest_parts(dest)[:1] == ["loras"]
 
 
 def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
@@ -64,7 +48,7 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
                     "('loras' or below it)",
                     version_id=version_id,
                 )
-            category_id, category_name = lora_category(entry)
+            category_id, category_name = lora_category(base_model_of(entry))
             document.append_entry(loras, category_id, category_name, entry)
             txn.mark_changed("loras")  # destination first: never lose the entry
             document.remove_entries(models, [entry])

@@ -1,16 +1,21 @@
-"""`remove`: drop a catalog entry whose file is not on disk (never deletes any file)."""
+"""`remove`: drop a catalog entry whose file is known not to be on disk (never deletes any file).
+
+When that cannot be told (no models folder, an entry whose dest is not a safe path, a folder
+that cannot be looked into), the entry is kept: `presence_unknown`.
+"""
 
 from __future__ import annotations
 
 from host.catalog import document
 from host.catalog.layout import CATALOG_NAMES
-from host.catalog.paths import dest_problem, name_problem
+from host.catalog.paths import dest_parts, dest_problem, name_problem, presence_problem
 from host.catalog.transaction import transaction
 from host.context import Context
 from host.errors import (
     AmbiguousError,
     FileOnDiskError,
     NotFoundError,
+    PresenceUnknownError,
     UnsafeFilenameError,
     UnsafePathError,
 )
@@ -32,11 +37,18 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
             raise UnsafePathError(f"refusing the folder {dest!r}: {problem}")
     from host.disk.folders import load_folders
 
-    folders = load_folders(context.settings)
+    models_dir = context.settings.models_dir
+    model_folders = load_folders(context.settings)  # the main models folder and the extra paths
 
     with transaction(context.settings.catalog_dir, context.after_reply) as txn:
         matches = {name: document.find_by_file(txn.docs[name], file, dest) for name in CATALOG_NAMES}
-        dests = sorted({document.dest_of(entry) or "" for found in matches.values() for entry in found})
+        # one folder per place on disk, named as the first entry there writes it
+        folders: dict[str, str] = {}
+        for found in matches.values():
+            for entry in found:
+                written = document.dest_of(entry) or ""
+                folders.setdefault("/".join(dest_parts(written)), written)
+        dests = sorted(folders.values())
         if not dests:
             where = f" in {dest!r}" if dest is not None else ""
             raise NotFoundError(f"no catalog entry for {file!r}{where}", file=file)
@@ -45,9 +57,13 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
                 f"{file!r} is in several folders; say which with 'dest'", file=file, dests=dests
             )
         the_dest = dests[0]
-        if folders.locate(the_dest, file) is not None:  # in any folder ComfyUI searches
-            raise FileOnDiskError(
-                f"{the_dest + '/' if the_dest else ''}{file} is on disk: delete the file first",
+        shown = f"{the_dest}/{file}" if the_dest else file
+        if model_folders.locate(the_dest, file) is not None:  # in any folder ComfyUI searches
+            raise FileOnDiskError(f"{shown} is on disk: delete the file first", file=file, dest=the_dest)
+        why = presence_problem(models_dir, the_dest, file) or model_folders.presence_problem(the_dest, file)
+        if why:
+            raise PresenceUnknownError(
+                f"cannot tell whether {shown} is on disk: {why}; the entry was kept",
                 file=file,
                 dest=the_dest,
             )

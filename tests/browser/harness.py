@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from host.atomicfile import write_atomically  # replaces the file: new inode, new mtime
 from tests.browser.chromium_cdp import Browser, CDPError, Session
 from tests.browser.fake_site import FakeSite, ModelPage
 from tests.support.catalogs import civitai_entry
@@ -100,13 +101,6 @@ def catalog_document(categories: dict[str, list[dict[str, Any]]]) -> dict[str, A
             for cid, models in categories.items()
         ],
     }
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace the file (new inode, new mtime), as a real editor or the host would."""
-    temp = path.with_name(f".{path.name}.test-tmp")
-    temp.write_bytes(data)
-    os.replace(temp, path)
 
 
 # --- the world --------------------------------------------------------------------------------

@@ -43,5 +43,7 @@ def test_unsafe_dest_or_file_is_never_looked_at(tmp_path):
 def test_dest_rules():
     assert dest_problem("") is None
     assert dest_problem("diffusion_models/WanVideo/2_2") is None
-    for bad in ("..", "a/../b", "/abs", "a//b", "a\\b", "C:", "a/", "con", 3, None):
+    assert dest_problem("loras\\sub") is None  # written on Windows: the folder loras/sub
+    for bad in ("..", "a/../b", "a\\..\\b", "\\abs", "/abs", "a//b", "a\\\\b", "C:", "C:\\x", "a/", "a\\",
+                "con", 3, None):
         assert dest_problem(bad) is not None, bad

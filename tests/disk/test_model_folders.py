@@ -15,6 +15,7 @@ import pytest
 from host.disk.comfy_yaml import ModelPathsError, read_extra_model_paths
 from host.disk.folders import FOLDERS_NAME, ModelFolders
 from tests.disk.comfy_fixture import CASES, catalog_for_cases, make_comfyui, put
+from tests.support.catalogs import civitai_entry
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -185,3 +186,23 @@ def test_the_folders_cache_follows_the_environment_a_base_path_uses(comfy, host_
     put(tmp_path / "elsewhere" / "unet_models" / "unet_alias.safetensors")
     assert host_env.ok("lookup", version_ids=[5])["by_version"]["5"]["path"] == str(
         tmp_path / "elsewhere" / "unet_models" / "unet_alias.safetensors")
+
+
+def test_path_never_makes_a_record_exceed_its_size_bound(host_env):
+    """A record with every text field at its bound gets path null rather than a reply that
+    could burst Chrome's 1 MiB frame; an ordinary one gets its path."""
+    import json as _json
+
+    from host.catalog.views import MAX_RECORD_JSON_BYTES
+
+    long_dest = "/".join(["d" * 200] * 5)  # 1,004 bytes
+    file = "f" * 200 + ".safetensors"
+    entry_big = civitai_entry(1, 1, file, long_dest, name="名" * 400, base_model="b" * 1000)
+    host_env.write_catalogs({"version": 1, "date": "x", "categories": [{"id": "c", "name": "C", "models": [
+        entry_big, civitai_entry(2, 1, "small.safetensors", "loras")]}]})
+    host_env.put_file(long_dest, file)
+    host_env.put_file("loras", "small.safetensors")
+    result = host_env.ok("lookup", version_ids=[1, 2])["by_version"]
+    assert result["1"]["status"] == "present" and result["1"]["path"] is None
+    assert len(_json.dumps(result["1"], ensure_ascii=False).encode()) <= MAX_RECORD_JSON_BYTES
+    assert result["2"]["path"] == str(host_env.models_dir / "loras" / "small.safetensors")

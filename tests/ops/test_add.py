@@ -515,5 +515,17 @@ def test_lone_surrogate_and_huge_size_from_civitai_are_stored_as_valid_json(host
     assert added["status"] == "added" and "\ud800" not in added["name"]
     raw = host_env.models_json.read_text("utf-8")  # valid UTF-8
     entry = json.loads(raw)["categories"][0]["models"][0]
-    assert entry["size_gb"] is None and "Infinity" not in raw
+    assert entry["size_gb"] == 0 and "Infinity" not in raw  # unknown size: a number, never null
     assert host_env.ok("lookup", version_ids=[payload["id"]])["by_version"][str(payload["id"])]
+
+
+def test_no_size_and_no_base_model_are_written_as_a_number_and_a_string(host_env: Any, civitai: Any) -> None:
+    """Issue 11 K: ComfyUI Studio computes size_gb * 1e9 and base_model.lower(): null crashes it."""
+    payload = load_fixture("sdxl_lora")
+    del payload["baseModel"]
+    del payload["files"][0]["sizeKB"]
+    civitai.serve(payload)
+    assert host_env.ok("add", version_id=payload["id"])["status"] == "added"
+    entry = host_env.read("models")["categories"][0]["models"][0]
+    assert entry["size_gb"] == 0 and entry["base_model"] == ""
+    assert None not in entry.values()

@@ -153,3 +153,21 @@ def test_remove_copes_with_non_string_dests_and_removes_both_promote_copies(host
     assert [e["file"] for e in host_env.read("models")["categories"][0]["models"]] == ["a.safetensors"]
     assert host_env.read("models")["categories"][0]["models"][0]["dest"] == 5  # untouched
     assert host_env.read("loras")["categories"][0]["models"] == []
+
+
+def test_promote_routes_an_empty_base_model_by_civitai_base_model(host_env):
+    """Issue 11 K: base_model "" falls back to civitai_base_model for the LoRA category too."""
+    host_env.write_catalogs({"version": 1, "date": "2026-01-01 00:00", "categories": [
+        {"id": "loras", "name": "LoRAs", "models": [
+            civitai_entry(5, 6, "a.safetensors", "loras", base_model="", civitai_base_model="Flux.1 D")]}]})
+    assert host_env.ok("promote", version_id=5)["category"] == "flux_loras"
+
+
+def test_promote_routes_studio_spellings_like_civitai_ones(host_env):
+    """Issue 11 L: ComfyUI Studio writes `wan-i2v-14b` where CivitAI writes `Wan Video 14B i2v`."""
+    host_env.write_catalogs({"version": 1, "date": "2026-01-01 00:00", "categories": [
+        {"id": "loras", "name": "LoRAs", "models": [
+            civitai_entry(5, 6, "w.safetensors", "loras", base_model="wan-i2v-14b"),
+            civitai_entry(7, 8, "f.safetensors", "loras", base_model="FLUX.1")]}]})
+    assert host_env.ok("promote", version_id=5)["category"] == "wan_loras"
+    assert host_env.ok("promote", version_id=7)["category"] == "flux_loras"

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from host.base_models import DIFFUSION_MODEL_FAMILIES, family_of
-from host.handlers.promote import OTHER_LORAS, lora_category
+from host.catalog.views import base_model_of
+from host.civitai.routing import OTHER_LORAS, lora_category
 
 FLUX = [
     "Flux.1 S",
@@ -165,10 +166,39 @@ def test_diffusion_model_families_are_exactly_the_five_spec_families() -> None:
     ],
 )
 def test_lora_category_by_base_model(base_model: str | None, category: tuple[str, str]) -> None:
-    assert lora_category({"base_model": base_model}) == category
+    assert lora_category(base_model) == category
 
 
 def test_lora_category_falls_back_to_civitai_base_model() -> None:
-    assert lora_category({"civitai_base_model": "Illustrious"}) == ("sdxl_loras", "SDXL / Pony / Illustrious LoRAs")
-    assert lora_category({"base_model": "Flux.1 D", "civitai_base_model": "SD 1.5"}) == ("flux_loras", "Flux LoRAs")
-    assert lora_category({}) == OTHER_LORAS
+    def category(entry: dict[str, str]) -> tuple[str, str]:
+        return lora_category(base_model_of(entry))
+
+    assert category({"civitai_base_model": "Illustrious"}) == ("sdxl_loras", "SDXL / Pony / Illustrious LoRAs")
+    assert category({"base_model": "Flux.1 D", "civitai_base_model": "SD 1.5"}) == ("flux_loras", "Flux LoRAs")
+    assert category({}) == OTHER_LORAS
+
+
+# ComfyUI Studio's own catalogs spell base models their way (issue 11 L); they route like CivitAI's.
+STUDIO_SPELLINGS = {
+    "WAN": "wan",
+    "wan-i2v-14b": "wan",
+    "wan_t2v_1.3b": "wan",
+    "HunyuanVideo": "hunyuan_video",
+    "hunyuan_video": "hunyuan_video",
+    "FLUX.1": "flux",
+    "flux-dev": "flux",
+    "LTX-Video": "ltxv",
+    "SDXL 1.0": "sdxl",
+    "SD 1.5": "sd1",
+    "sd-1.5": "sd1",
+    "CogVideoX": "cogvideox",
+}
+
+
+@pytest.mark.parametrize(("spelling", "family"), sorted(STUDIO_SPELLINGS.items()))
+def test_comfyui_studio_spellings(spelling: str, family: str) -> None:
+    assert family_of(spelling) == family
+
+
+def test_a_studio_wan_lora_is_promoted_to_wan_loras() -> None:
+    assert lora_category("wan-i2v-14b") == ("wan_loras", "WAN LoRAs")

@@ -781,3 +781,24 @@ def test_unsafe_name_error_message_stays_short() -> None:
         build(a_version(files=[a_file(name="a" * 2_000_000 + ".safetensors")]))
     assert len(info.value.message) < 2000
     assert "2000012 bytes" in info.value.message
+
+
+# --- what add stores is bounded (issue 11 G) ------------------------------------------------------
+
+
+def test_base_model_trigger_words_and_hash_are_capped() -> None:
+    from host.civitai.entry import MAX_BASE_MODEL_CHARS, MAX_TRIGGER_WORD_CHARS, MAX_TRIGGER_WORDS
+
+    entry = build(a_version(baseModel="SDXL " + "x" * 100_000, trainedWords=["w" * 100_000] * 5000,
+                            files=[a_file(hashes={"SHA256": "A" * 100_000})]))
+    assert entry["base_model"] == ("SDXL " + "x" * 100_000)[:MAX_BASE_MODEL_CHARS]
+    assert len(entry["trigger_words"]) == MAX_TRIGGER_WORDS
+    assert {len(word) for word in entry["trigger_words"]} == {MAX_TRIGGER_WORD_CHARS}
+    assert len(entry["hash"]) <= 128
+    assert len(repr(entry)) < 100_000  # one entry stays a small part of a catalog
+
+
+def test_ordinary_values_are_not_cut() -> None:
+    words = ["pixel art, \\(style\\)", "a" * 400]
+    entry = build(a_version(baseModel="Wan Video 2.2 I2V-A14B", trainedWords=words))
+    assert entry["base_model"] == "Wan Video 2.2 I2V-A14B" and entry["trigger_words"] == words
