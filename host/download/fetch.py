@@ -17,9 +17,11 @@
 from __future__ import annotations
 
 import errno
+import http.client
 import os
 import shutil
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -28,10 +30,9 @@ import urllib3
 
 from host import __version__
 from host.download import failures
-from host.download.sink import Sink
+from host.download.sink import CHUNK_BYTES, Sink
 from host.jobs.control import JobControl, JobFailed
 
-CHUNK_BYTES = 1024 * 1024
 CONNECT_TIMEOUT_S = 10.0
 # A stalled transfer is given up (and resumed) after this long without a byte.
 READ_TIMEOUT_S = 30.0
@@ -46,7 +47,7 @@ FREE_SPACE_MARGIN = 16 * 1024 * 1024
 PROGRESS_EVERY_S = 0.25
 USER_AGENT = f"catalog-host/{__version__} (model downloader)"
 # What a dropped, reset or stalled connection raises while reading the body.
-_LOST = (ConnectionError, TimeoutError)
+_LOST = (ConnectionError, TimeoutError, http.client.HTTPException)
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MARKUP_STARTS = (b"<!doctype", b"<html", b"<?xml", b"<head", b"<body", b"<!--")
 # JSON bodies bigger than this are not sniffed (no model file is a JSON document that small).
@@ -64,11 +65,11 @@ class _Retry(Exception):
 
 
 def key_may_travel(url: str) -> bool:
-    """The API key goes only over HTTPS, or plain HTTP to this machine (same rule as the
-    metadata client)."""
-    parts = urlsplit(url)
-    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    return parts.scheme == "https" or (parts.scheme == "http" and loopback)
+    """The API key goes only over HTTPS, or plain HTTP to this machine: the metadata client's
+    rule, shared so that the two can never disagree."""
+    from host.civitai.client import _key_may_travel
+
+    return _key_may_travel(url)
 
 
 def retry_after(value: str | None) -> float | None:
@@ -125,6 +126,24 @@ def parse_content_range(value: str | None) -> tuple[int | None, int | None]:
     total = int(total_text) if total_text.strip().isdigit() else None
     first = spec.split("-")[0].strip()
     return (int(first) if first.isdigit() else None), total
+
+
+def _body_reader(response: requests.Response) -> Callable[[bytearray], int]:
+    """`read_into(buffer) -> count` (0 at the end) for the response body. An undecoded body
+    is read straight from the http.client response into the caller's buffer (one copy less
+    than urllib3's read, and no new bytes object per chunk); otherwise through urllib3."""
+    raw = response.raw
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    direct = getattr(raw, "_fp", None)
+    if encoding in ("", "identity") and isinstance(direct, http.client.HTTPResponse):
+        return direct.readinto
+
+    def read_into(buffer: bytearray) -> int:
+        data = raw.read(len(buffer), decode_content=False) or b""
+        buffer[: len(data)] = data
+        return len(data)
+
+    return read_into
 
 
 class Fetch:
@@ -187,6 +206,15 @@ class Fetch:
         except (OSError, urllib3.exceptions.HTTPError, requests.RequestException):
             return b""
 
+    def _detail(self, text: object) -> str:
+        """CivitAI's error text for a message: short, and withheld when it quotes any 8
+        characters in a row of the API key (a server echoing the token it refused)."""
+        message = str(text or "")[:200]
+        key = self.api_key
+        if key and any(key[i : i + 8] in message for i in range(max(1, len(key) - 7))):
+            return "CivitAI's message is not shown: it quotes the API key"
+        return message
+
     def _refuse(self, response: requests.Response) -> None:
         """Raise what an error status means (JobFailed at once, _Retry to try again)."""
         status = response.status_code
@@ -196,18 +224,18 @@ class Fetch:
             raise failures.login_required(bool(self.api_key))
         if status == 403:
             data = _json_error(body)
-            error = str(data.get("error") or "")
+            error = self._detail(data.get("error"))
             if "deadline" in data or "early access" in error.lower():
-                deadline = data.get("deadline")
-                raise failures.early_access(str(deadline) if deadline else None)
-            raise failures.no_access(403, error[:200])
+                deadline = self._detail(data.get("deadline"))[:64]
+                raise failures.early_access(deadline or None)
+            raise failures.no_access(403, error)
         if status in (404, 410):
             raise failures.gone(status)
         if status == 429:
             raise _Retry("HTTP 429", wait, rate_limited=True)
         if status >= 500 or status == 408:
             raise _Retry(f"HTTP {status}", wait)
-        raise failures.no_access(status, str(_json_error(body).get("error") or "")[:200])
+        raise failures.no_access(status, self._detail(_json_error(body).get("error")))
 
     # -- progress ---------------------------------------------------------------------------
 
@@ -277,11 +305,13 @@ class Fetch:
             return self._stream(response, start, total)
 
     def _stream(self, response: requests.Response, start: int, total: int | None) -> tuple[int, str]:
-        raw = response.raw
+        read_into = _body_reader(response)
+        first_buffer = bytearray(CHUNK_BYTES)
         try:
-            first = raw.read(CHUNK_BYTES, decode_content=False) or b""
-        except (OSError, urllib3.exceptions.HTTPError) as exc:
+            first = bytes(memoryview(first_buffer)[: read_into(first_buffer)])
+        except (OSError, urllib3.exceptions.HTTPError, http.client.HTTPException) as exc:
             raise _Retry(f"connection lost: {type(exc).__name__}") from exc
+        del first_buffer
         what = _looks_like_page(response.headers.get("Content-Type", ""), first, total)
         if what:
             self._delete_partial()  # nothing of such an answer is kept, nor what came before
@@ -293,12 +323,16 @@ class Fetch:
         except OSError as exc:
             raise self._write_error(exc) from exc
         try:
-            chunk = first
-            while chunk:
-                sink.write(chunk)
+            sink.write(first)
+            while first:
                 self._report(sink.written, total)
                 self.control.check_canceled()
-                chunk = raw.read(CHUNK_BYTES, decode_content=False)
+                buffer = sink.take_buffer()
+                length = read_into(buffer)
+                if not length:
+                    sink.give_back(buffer)
+                    break
+                sink.write_buffer(buffer, length)
         except (urllib3.exceptions.HTTPError, requests.RequestException, *_LOST) as exc:
             sink.abort()
             raise _Retry(f"connection lost: {type(exc).__name__}") from exc

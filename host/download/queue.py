@@ -84,6 +84,7 @@ def start_download(version_id: str, context: Context, file_id: int | None = None
         version_id,
         {"version_id": version_id, "file": file, "dest": dest},
         {"file_id": _file_id(entry.get("civitai_file_id")), "hash": _sha256(entry.get("hash"))},
+        resource=f"file:{dest}/{file}",
     )
     queued, job = submit(settings.catalog_dir, job)
     if not queued:

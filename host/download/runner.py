@@ -111,6 +111,10 @@ def run(control: JobControl) -> None:
     settings = control.settings
     if not settings.models_dir:
         raise failures.models_dir_unset()
+    if not os.path.isdir(settings.models_dir):  # an unmounted disk: never create it elsewhere
+        raise failures.write_failed(settings.models_dir,
+            "the models folder does not exist; is its disk mounted?"
+        )
     final, part = target_paths(settings.models_dir, job.get("dest") or "", job["file"])
     control.update(state="downloading")
     if os.path.lexists(final):

@@ -1,10 +1,11 @@
 """The partial file `<file>.part`: written in order, hashed (SHA256) in a thread beside the writer.
 
-Hashing must overlap the transfer: the download thread writes each chunk and hands it to
-the hash thread through a bounded queue (hashlib releases the GIL on large buffers, so the
-two use both cores). On a resume, the hash thread first reads the partial file already on
-disk, then the new chunks; the writer appends meanwhile. The queue bound (QUEUE_CHUNKS x
-the chunk size) caps the memory a slow disk or hasher can make the worker use.
+Hashing must overlap the transfer: the download thread reads each chunk from the socket into
+one of POOL_BUFFERS reusable buffers, writes it, and hands the buffer to the hash thread,
+which gives it back once hashed (hashlib releases the GIL on large buffers, so the two use
+both cores). Reusing buffers spares a fresh megabyte allocation, and its page faults, per
+chunk; the pool also caps the memory a slow hasher can make the worker use. On a resume, the
+hash thread first reads the partial file already on disk, then the new chunks.
 """
 
 from __future__ import annotations
@@ -14,8 +15,12 @@ import os
 import queue
 import threading
 
-QUEUE_CHUNKS = 16
+CHUNK_BYTES = 1024 * 1024
+POOL_BUFFERS = 16
 READ_BLOCK = 1024 * 1024
+# The hash thread flushes the file to disk every this many bytes, so the fsync before the
+# final rename (which makes the verified file durable) has little left to wait for.
+SYNC_EVERY = 64 * 1024 * 1024
 _END = None
 
 
@@ -35,7 +40,11 @@ class Sink:
             os.close(self._fd)
             raise
         self._hash = hashlib.sha256()
-        self._queue: queue.Queue[bytes | None] = queue.Queue(QUEUE_CHUNKS)
+        self._free: queue.Queue[bytearray] = queue.Queue()
+        for _ in range(POOL_BUFFERS):
+            self._free.put(bytearray(CHUNK_BYTES))
+        # (buffer, length): a pool buffer to give back, or None for a one-off bytes chunk
+        self._queue: queue.Queue[tuple[bytes | bytearray, int, bool] | None] = queue.Queue()
         self._error: BaseException | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._hash_all, name="sha256", daemon=True)
@@ -52,33 +61,67 @@ class Sink:
                             raise OSError(f"{self.path} is shorter than {self.start} bytes")
                         self._hash.update(block)
                         left -= len(block)
+            unsynced = 0
             while True:
-                chunk = self._queue.get()
-                if chunk is None or self._stop.is_set():
+                item = self._queue.get()
+                if item is None or self._stop.is_set():
                     return
-                self._hash.update(chunk)
+                buffer, length, pooled = item
+                self._hash.update(memoryview(buffer)[:length])
+                if pooled:
+                    self._free.put(buffer)  # type: ignore[arg-type]
+                unsynced += length
+                if unsynced >= SYNC_EVERY:
+                    unsynced = 0
+                    self._sync_some()
         except BaseException as exc:  # reported to the writer on close()
             self._error = exc
             self._drain()
 
+    def _sync_some(self) -> None:
+        """Write what has arrived so far to disk, beside the transfer (GIL released)."""
+        sync = getattr(os, "fdatasync", os.fsync)
+        try:
+            sync(self._fd)
+        except OSError:  # closed by abort(), or a file system without it: the final fsync decides
+            pass
+
     def _drain(self) -> None:
-        while True:  # keep the writer from blocking on a full queue
+        while True:  # keep giving buffers back, so the writer never waits for one forever
             try:
-                if self._queue.get(timeout=0.5) is None:
-                    return
+                item = self._queue.get(timeout=0.5)
             except queue.Empty:
                 if self._stop.is_set():
                     return
+                continue
+            if item is None:
+                return
+            if item[2]:
+                self._free.put(item[0])  # type: ignore[arg-type]
+
+    def take_buffer(self) -> bytearray:
+        """A free pool buffer to read into (waits while all of them wait for the hasher)."""
+        return self._free.get()
+
+    def give_back(self, buffer: bytearray) -> None:
+        self._free.put(buffer)
+
+    def write_buffer(self, buffer: bytearray, length: int) -> None:
+        """Write the first `length` bytes of a pool buffer; the hasher gives it back."""
+        self._write(memoryview(buffer)[:length])
+        self._queue.put((buffer, length, True))
 
     def write(self, chunk: bytes) -> None:
-        if not chunk:
-            return
-        view = memoryview(chunk)
+        if chunk:
+            self._write(memoryview(chunk))
+            self._queue.put((chunk, len(chunk), False))
+
+    def _write(self, view: memoryview) -> None:
+        length = len(view)
         while view:
             done = os.write(self._fd, view)
             view = view[done:]
-        self.written += len(chunk)
-        self._queue.put(chunk)
+        self.written += length
 
     def finish(self) -> str:
         """Flush to disk and return the SHA256 (lower-case hex) of the whole file."""
@@ -96,10 +139,7 @@ class Sink:
     def abort(self) -> None:
         """Stop hashing and close the file (which stays on disk for a resume)."""
         self._stop.set()
-        try:
-            self._queue.put_nowait(_END)
-        except queue.Full:
-            pass
+        self._queue.put(_END)
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1

@@ -11,9 +11,8 @@ from typing import Any
 
 from host.settings import Settings
 
-# Fields a kind may report; anything else in the job belongs to the runner.
-REPORTABLE = frozenset({"state", "bytes", "total", "rate", "verify", "file", "dest", "note",
-                        "phase", "files", "files_total", "result"})
+# Fields the worker owns: a kind reports anything else (state, bytes, total, rate, its own).
+RESERVED = frozenset({"kind", "key", "created", "updated", "params", "resource", "error"})
 
 
 class JobFailed(Exception):
@@ -38,10 +37,10 @@ class JobControl:
         self._fields: dict[str, Any] = {}
 
     def update(self, **fields: Any) -> None:
-        """Report public fields (state, bytes, total, rate, verify, ...)."""
-        unknown = set(fields) - REPORTABLE
-        if unknown:
-            raise ValueError(f"not reportable job fields: {sorted(unknown)}")
+        """Report public fields (state, bytes, total, rate, or the kind's own)."""
+        reserved = set(fields) & RESERVED
+        if reserved:
+            raise ValueError(f"job fields the worker owns: {sorted(reserved)}")
         with self._lock:
             self._fields.update(fields)
 

@@ -51,8 +51,8 @@ def read_jobs_file(catalog_dir: str) -> dict[str, Any]:
 
 
 def public_job(job: dict[str, Any]) -> dict[str, Any]:
-    """A job as replies show it: everything but the kind's private `params`."""
-    return {key: value for key, value in job.items() if key != "params"}
+    """A job as replies show it: everything but the runner's private `params` and `resource`."""
+    return {key: value for key, value in job.items() if key not in ("params", "resource")}
 
 
 def download_jobs_by_version(catalog_dir: str) -> dict[str, dict[str, Any]]:

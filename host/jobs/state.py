@@ -69,19 +69,15 @@ def _prune(data: dict[str, Any], now: float) -> None:
     ]
 
 
-def write_atomically(path: str, data: bytes, durable: bool) -> None:
-    """A temp file beside `path`, renamed over it. `durable` fsyncs first (state changes);
-    progress ticks skip it: losing the last byte count in a power cut costs nothing, since
-    the worker resumes from the partial file's real size."""
-    temp = f"{path}.{os.getpid()}.tmp"
-    with open(temp, "wb") as handle:
-        handle.write(data)
-        if durable:
-            handle.flush()
-            os.fsync(handle.fileno())
+def save_jobs_file(path: str, data: bytes, durable: bool) -> None:
+    """Replace the job file (host.atomicfile). `durable` fsyncs (state changes); progress
+    ticks skip it: losing the last byte count in a power cut costs nothing, since the worker
+    resumes from the partial file's real size."""
+    from host.atomicfile import write_atomically
+
     for attempt in range(20):
         try:
-            os.replace(temp, path)
+            write_atomically(path, data, durable=durable)
             return
         except PermissionError:  # Windows: a reader has the file open; it closes it at once
             if attempt == 19:
@@ -109,9 +105,17 @@ def locked_jobs(catalog_dir: str, durable: bool = True) -> Iterator[JobFile]:
     step (it exists exactly when unfinished jobs do)."""
     import filelock
 
+    from host.errors import CatalogBusyError
+
     os.makedirs(catalog_dir, exist_ok=True)
     lock = filelock.FileLock(os.path.join(catalog_dir, JOBS_LOCK_NAME), timeout=LOCK_TIMEOUT_S)
-    with lock:
+    try:
+        lock.acquire()
+    except filelock.Timeout as exc:
+        raise CatalogBusyError(
+            f"another process kept the job file locked for over {LOCK_TIMEOUT_S:.0f} s"
+        ) from exc
+    try:
         data = read_jobs_file(catalog_dir)
         data.setdefault("format", FORMAT)
         before = len(data["jobs"])
@@ -121,14 +125,21 @@ def locked_jobs(catalog_dir: str, durable: bool = True) -> Iterator[JobFile]:
         yield jobs
         if jobs.changed:
             body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-            write_atomically(jobs_path(catalog_dir), body, durable)
+            save_jobs_file(jobs_path(catalog_dir), body, durable)
             set_active(catalog_dir, bool(jobs.unfinished()))
+    finally:
+        lock.release()
 
 
-def new_job(kind: str, key: str, public: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    """A queued job: `public` fields are shown in replies, `params` only to the kind's runner."""
+def new_job(
+    kind: str, key: str, public: dict[str, Any], params: dict[str, Any], resource: str | None = None
+) -> dict[str, Any]:
+    """A queued job: `public` fields are shown in replies, `params` only to the kind's runner.
+    Jobs naming the same `resource` (e.g. a target file) never run at the same time."""
     now = round(time.time(), 3)
     job: dict[str, Any] = {"kind": kind, "key": key, **public}
+    if resource is not None:
+        job["resource"] = resource
     job.update({"state": "queued", "bytes": 0, "total": None, "rate": 0, "created": now, "updated": now})
     job["params"] = params
     return job

@@ -25,6 +25,8 @@ from host.settings import Settings
 
 MAX_PARALLEL = 2
 TICK_S = 0.5
+# Consecutive ticks that could not update the job file before the worker gives up (a minute).
+MAX_TICK_FAILURES = 120
 
 
 class Running:
@@ -33,6 +35,7 @@ class Running:
     def __init__(self, job: dict[str, Any], settings: Settings, wake: threading.Event) -> None:
         self.kind = str(job["kind"])
         self.key = str(job["key"])
+        self.resource: str | None = job.get("resource")
         self.control = JobControl(dict(job), settings)
         self.outcome: dict[str, Any] | None = None
         self._wake = wake
@@ -86,12 +89,16 @@ def _tick(catalog_dir: str, settings: Settings, running: dict[tuple[str, str], R
             if fields:
                 job.update(fields)
                 job["updated"] = now
+        busy = {run.resource for run in running.values() if run.resource is not None}
         for job in sorted(jobs.unfinished(), key=lambda j: float(j.get("created") or 0)):
             if len(running) >= MAX_PARALLEL:
                 break
             key = (str(job.get("kind")), str(job.get("key")))
-            if key in running:
-                continue
+            resource = job.get("resource")
+            if key in running or (resource is not None and resource in busy):
+                continue  # e.g. two catalog entries naming one file: one download at a time
+            if resource is not None:
+                busy.add(resource)
             run = Running(job, settings, wake)
             running[key] = run
             run.thread.start()
@@ -100,9 +107,23 @@ def _tick(catalog_dir: str, settings: Settings, running: dict[tuple[str, str], R
 
 
 def run_jobs(catalog_dir: str, settings: Settings) -> None:
+    from host.errors import HostError
+
     running: dict[tuple[str, str], Running] = {}
     wake = threading.Event()
-    while _tick(catalog_dir, settings, running, wake):
+    failures = 0
+    while True:
+        try:
+            if not _tick(catalog_dir, settings, running, wake):
+                return
+            failures = 0
+        except (HostError, OSError) as exc:  # the job file is busy or unwritable: try again
+            from host.log import get_logger
+
+            failures += 1
+            get_logger().warning("job worker could not update the job file: %s", exc)
+            if failures >= MAX_TICK_FAILURES:  # the folder is gone or read-only: give up
+                return
         try:
             os.utime(active_path(catalog_dir))
         except OSError:
@@ -125,6 +146,7 @@ def main(argv: list[str]) -> int:
         return 2
     import filelock
 
+    from host.errors import HostError
     from host.log import get_logger
 
     catalog_dir = os.path.abspath(argv[0])
@@ -142,9 +164,12 @@ def main(argv: list[str]) -> int:
             lock.release()
         # A host that queued a job while this worker was exiting found the lock taken by
         # it; look once more now that the lock is free.
-        with locked_jobs(catalog_dir) as jobs:
-            if not jobs.unfinished():
-                return 0
+        try:
+            with locked_jobs(catalog_dir) as jobs:
+                if not jobs.unfinished():
+                    return 0
+        except (HostError, OSError):
+            return 1
 
 
 if __name__ == "__main__":

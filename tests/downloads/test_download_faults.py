@@ -195,3 +195,68 @@ def test_retry_after_a_failure_downloads_again(bench):
     assert bench.env.ok("download", version_id=816)["status"] == "queued"
     job = bench.wait_state(816, "done", "failed")
     assert job["state"] == "done" and "error" not in job
+
+
+def test_a_complete_partial_file_is_verified_without_refetching(bench):
+    """A worker killed after the last byte but before the rename: the next one gets a 416."""
+    source, sha = bench.setup_download(817, "done.safetensors", 2 * MIB)
+    part = bench.final("done.safetensors").with_name("done.safetensors.part")
+    part.parent.mkdir(parents=True)
+    part.write_bytes(source.read_bytes())
+    job = run_to_end(bench, 817)
+    assert job["state"] == "done", job
+    assert [r.range_start for r in bench.storage.requests] == [2 * MIB]
+    assert sha256(bench.final("done.safetensors")) == sha
+    assert leftovers(bench, "done.safetensors") == ["done.safetensors"]
+
+
+def test_a_damaged_partial_file_is_fetched_again_from_zero(bench):
+    source, sha = bench.setup_download(818, "dmg.safetensors", 2 * MIB)
+    part = bench.final("dmg.safetensors").with_name("dmg.safetensors.part")
+    part.parent.mkdir(parents=True)
+    part.write_bytes(b"\0" * MIB)  # e.g. a power cut: the size grew, the bytes never arrived
+    job = run_to_end(bench, 818)
+    assert job["state"] == "done", job
+    assert [r.range_start for r in bench.storage.requests] == [MIB, None]
+    assert sha256(bench.final("dmg.safetensors")) == sha
+
+
+def test_two_entries_naming_one_file_never_download_it_at_once(bench):
+    path, sha = bench.make_model("shared.safetensors", 2 * MIB)
+    bench.write_models(bench.catalog_entry(819, "shared.safetensors", sha),
+                       bench.catalog_entry(820, "shared.safetensors", sha))
+    bench.offer(819, "shared.safetensors")
+    bench.offer(820, "shared.safetensors")
+    gate = threading.Event()
+    bench.storage.script("shared.safetensors", [Fault(stall_at=MIB, stall=gate)])
+    bench.env.ok("download", version_id=819)
+    bench.env.ok("download", version_id=820)
+    queued_at = bench.job(820)["created"]
+    wait_until(lambda: (bench.job(819) or {}).get("bytes", 0) >= MIB, what="1 MiB fetched")
+    # two worker ticks after the second job was queued, it must still be waiting
+    wait_until(lambda: bench.jobs_file()["worker"]["tick"] > queued_at + 1.0, what="two worker ticks")
+    assert bench.state(820) == "queued"
+    gate.set()
+    assert bench.wait_state(819, "done", "failed")["state"] == "done"
+    assert bench.wait_state(820, "done", "failed")["state"] == "done"  # found verified in place
+    assert len(bench.storage.requests) == 1
+    assert sha256(bench.final("shared.safetensors")) == sha
+
+
+def test_a_missing_models_folder_is_never_created(bench, monkeypatch):
+    bench.setup_download(821, "nowhere.safetensors", MIB)
+    gone = bench.env.models_dir.with_name("unmounted")
+    monkeypatch.setenv("CATALOG_HOST_MODELS_DIR", str(gone))
+    job = run_to_end(bench, 821)
+    assert job["error"]["code"] == "write_failed" and "mounted" in job["error"]["message"]
+    assert not gone.exists()
+
+
+def test_a_refusal_quoting_the_api_key_is_not_repeated(bench):
+    from tests.downloads.conftest import API_KEY
+
+    bench.setup_download(822, "k.safetensors", MIB)
+    bench.civitai.set_sequence(download_path(822), [Response(403, {"error": f"bad token {API_KEY}"})])
+    job = run_to_end(bench, 822)
+    assert job["error"]["code"] == "no_access"
+    assert API_KEY[:8] not in job["error"]["message"] and "not shown" in job["error"]["message"]

@@ -116,3 +116,17 @@ def test_cuts_then_200_to_the_ranges_restart_and_stay_correct(bench):
     job = bench.wait_state(952, "done", "failed", timeout=300)
     assert job["state"] == "done", job
     assert sha256(bench.final("mixed.safetensors")) == sha
+
+
+def test_a_stalled_transfer_is_given_up_and_resumed(bench):
+    """The storage stops sending mid-file (no error, no close): after READ_TIMEOUT_S without
+    a byte the worker drops the connection and resumes with a Range request."""
+    from host.download.fetch import READ_TIMEOUT_S
+
+    _, sha = bench.setup_download(953, "stall.safetensors", 4 * MIB)
+    bench.storage.script("stall.safetensors", [Fault(stall_at=2 * MIB, stall=READ_TIMEOUT_S + 30)])
+    bench.env.ok("download", version_id=953)
+    job = bench.wait_state(953, "done", "failed", timeout=READ_TIMEOUT_S + 60)
+    assert job["state"] == "done", job
+    assert [r.range_start for r in bench.storage.requests] == [None, 2 * MIB]
+    assert sha256(bench.final("stall.safetensors")) == sha

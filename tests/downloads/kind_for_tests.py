@@ -1,0 +1,28 @@
+"""A job kind for the runner's own tests: counts steps, can fail, records concurrency."""
+
+from __future__ import annotations
+
+import threading
+
+from host.jobs.control import JobControl, JobFailed
+
+lock = threading.Lock()
+running = 0
+most_at_once = 0
+
+
+def run(control: JobControl) -> None:
+    global running, most_at_once
+    params = control.job["params"]
+    with lock:
+        running += 1
+        most_at_once = max(most_at_once, running)
+    try:
+        for step in range(params["steps"]):
+            control.update(state="running", bytes=step, found=step * 2)
+            control.wait_or_cancel(0.02)
+        if params.get("fail"):
+            raise JobFailed("test_failure", "failed as asked")
+    finally:
+        with lock:
+            running -= 1

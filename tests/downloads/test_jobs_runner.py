@@ -1,0 +1,64 @@
+"""The job runner on its own (host.jobs), in-process, with a job kind made for the test."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from host.jobs import kinds
+from host.jobs.state import locked_jobs, new_job
+from host.jobs.worker import run_jobs
+from host.settings import load_settings
+from tests.downloads import kind_for_tests
+from tests.downloads.conftest import wait_until
+
+
+@pytest.fixture
+def runner_env(host_env, monkeypatch):
+    monkeypatch.setitem(kinds.KINDS, "test", "tests.downloads.kind_for_tests")
+    monkeypatch.setattr(kind_for_tests, "most_at_once", 0)
+    return host_env
+
+
+def queue(catalog_dir: str, *jobs: dict) -> None:
+    with locked_jobs(catalog_dir) as state:
+        for job in jobs:
+            state.put(job)
+
+
+def test_runs_every_job_two_at_a_time_and_records_outcomes(runner_env):
+    catalog_dir = str(runner_env.catalog_dir)
+    queue(catalog_dir, *[new_job("test", f"j{n}", {"label": n}, {"steps": 10, "fail": n == 2}) for n in range(5)],
+          new_job("nonesuch", "x", {}, {}))
+    assert runner_env.catalog_dir.joinpath(".catalog-host-jobs-active").exists()
+    run_jobs(catalog_dir, load_settings())  # returns once nothing is left
+    with locked_jobs(catalog_dir) as state:
+        jobs = {j["key"]: j for j in state.jobs}
+    assert kind_for_tests.most_at_once == 2
+    assert [jobs[f"j{n}"]["state"] for n in range(5)] == ["done", "done", "failed", "done", "done"]
+    assert jobs["j2"]["error"] == {"code": "test_failure", "message": "failed as asked"}
+    assert jobs["j0"]["found"] == 18 and jobs["j0"]["label"] == 0  # the kind's own fields
+    assert jobs["x"]["error"]["code"] == "unknown_kind"
+    assert not runner_env.catalog_dir.joinpath(".catalog-host-jobs-active").exists()
+
+
+def test_cancel_reaches_the_running_thread(runner_env):
+    catalog_dir = str(runner_env.catalog_dir)
+    queue(catalog_dir, new_job("test", "long", {}, {"steps": 100_000}))
+    worker = threading.Thread(target=run_jobs, args=(catalog_dir, load_settings()), daemon=True)
+    worker.start()
+
+    def progressed() -> bool:
+        with locked_jobs(catalog_dir) as state:
+            return state.find("test", "long").get("bytes", 0) > 3
+
+    wait_until(progressed, 30, "the job to run")
+    with locked_jobs(catalog_dir) as state:
+        state.find("test", "long")["state"] = "canceled"
+        state.changed = True
+    worker.join(10)
+    assert not worker.is_alive()
+    with locked_jobs(catalog_dir) as state:
+        assert state.find("test", "long")["state"] == "canceled"
+    assert kind_for_tests.running == 0
