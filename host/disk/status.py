@@ -15,7 +15,6 @@ from host import jsonfast
 from host.catalog.views import MAX_RECORD_JSON_BYTES, RECORD_TEXT_FIELDS, reply_safe
 from host.disk.files import stat_signature
 from host.disk.folders import load_folders
-from host.disk.scan_index import open_scan_index, scan_path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds in every cold start
@@ -68,7 +67,9 @@ class DiskView:
 
     @property
     def scan(self) -> ScanIndex | None:
-        if not self._scan_loaded:  # opened only when a file is not where its entry says
+        if not self._scan_loaded:  # opened (and imported) only when a file is not where its entry says
+            from host.disk.scan_index import open_scan_index
+
             self._scan = open_scan_index(self.catalog_dir)
             self._scan_loaded = True
         return self._scan
@@ -79,6 +80,8 @@ class DiskView:
 
     def signature(self) -> str:
         """Part of the map etag: the folders in force and the scan results file."""
+        from host.disk.scan_index import scan_path
+
         return f"{self.folders.extras!r}|{stat_signature(scan_path(self.catalog_dir))}"
 
     def _elsewhere(self, version_id: str, record: dict[str, Any], sha256: object) -> str | None:
