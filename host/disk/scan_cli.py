@@ -21,8 +21,8 @@ class ProgressBar:
             return  # tqdm is not even imported
         from tqdm import tqdm
 
-        self.bar = tqdm(total=0, unit="B", unit_scale=True, unit_divisor=1024, disable=not enabled,
-                        file=sys.stderr, desc="walking", dynamic_ncols=True)
+        self.bar = tqdm(total=0, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr,
+                        desc="walking", dynamic_ncols=True)
 
     def __call__(self, state: dict[str, Any]) -> None:
         bar = self.bar
@@ -43,23 +43,29 @@ class ProgressBar:
 
 
 def run_in_process(quiet: bool = False) -> int:
-    """Scan now, in this process (Ctrl-C stops it; what was hashed is kept)."""
+    """Scan now, in this process. Ctrl-C stops it at the next chunk, keeping (saving) what
+    was hashed."""
+    import signal
+    import threading
+
     from host.disk.scan import run_scan
     from host.settings import load_settings
 
+    interrupted = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.set())
     bar = ProgressBar(enabled=not quiet)
     try:
-        result = run_scan(load_settings(), bar)
+        result = run_scan(load_settings(), bar, interrupted.is_set)
     except HostError as exc:
-        bar.close()
         print(json.dumps({"error": exc.to_wire()}, indent=2, ensure_ascii=False))
         return 1
-    except KeyboardInterrupt:
+    finally:
         bar.close()
+        signal.signal(signal.SIGINT, previous)
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    if interrupted.is_set():
         print("scan interrupted; the files hashed so far are kept", file=sys.stderr)
         return 130
-    bar.close()
-    print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0 if result["state"] == "done" else 1
 
 

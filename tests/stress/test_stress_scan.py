@@ -141,3 +141,27 @@ def test_a_scan_opens_nothing_in_the_model_folders_for_writing(big_world, host_e
     assert reads == 12  # each model file opened once, read-only
     figure(f"scan audit: 12 model files in 3 folders on 2 disks: {reads} read-only opens, "
            "0 opened for writing, 0 renames/removes/mkdirs/chmods in the model folders")
+
+
+def rchar(pid: int) -> int:
+    """Bytes the process has read so far (from the page cache or the disk)."""
+    try:
+        with open(f"/proc/{pid}/io") as handle:
+            return int(next(line.split()[1] for line in handle if line.startswith("rchar:")))
+    except (OSError, StopIteration):
+        return 0
+
+
+def test_ctrl_c_stops_a_scan_here_and_keeps_what_it_hashed(big_world, host_env):
+    proc = scan_process(host_env)
+    deadline = time.monotonic() + 120
+    while rchar(proc.pid) < 300 * MIB:  # well into the hashing of the first files
+        assert proc.poll() is None and time.monotonic() < deadline, "the scan ended or stalled"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    result = json.loads(out)
+    assert result["state"] == "canceled" and 1 <= result["hashed"] < 12
+    assert b"Traceback" not in err and b"interrupted" in err
+    assert cache_state(host_env) == result["hashed"]  # saved at the stop, not only every second
