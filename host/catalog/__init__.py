@@ -5,7 +5,7 @@ Modules, each importing only those listed before it (the graph is one-way):
   catalogs' change signature. `paths`: file-name and dest safety; where an entry's file lives.
 - `document`: the catalog shape, entry search and edits on the parsed JSON (order kept).
 - `views`: what map / lookup report for an entry (its record, live status, the map etag).
-- `store`: read, lock, atomic write with backup.
+- `pretty`: the catalog files' JSON layout. `store`: read, lock, atomic write with backup.
 - `index`: a read-only index (one binary file, rebuilt only when a catalog file changes) that
   makes `lookup` and `map` cost the same at any catalog size. `summary`: the small file `ping`
   reads (falls back to the index).

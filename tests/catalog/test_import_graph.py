@@ -39,3 +39,16 @@ def test_the_leaves_and_the_top():
     assert graph["layout"] == set() and graph["ids"] == set()
     assert not any("transaction" in used for used in graph.values())  # only handlers use it
     assert "index" not in graph["store"] and "index" not in graph["views"]
+
+
+def test_the_package_docstring_lists_modules_in_import_order():
+    import re
+
+    import host.catalog
+
+    listed = re.findall(r"`(\w+)`", host.catalog.__doc__ or "")
+    graph = catalog_imports()
+    assert set(graph) - {"__init__"} <= set(listed), "a module is missing from the package docstring"
+    for module, used in graph.items():
+        for dependency in used:
+            assert listed.index(dependency) < listed.index(module), f"{module} imports {dependency}"
