@@ -18,9 +18,6 @@ import threading
 CHUNK_BYTES = 1024 * 1024
 POOL_BUFFERS = 16
 READ_BLOCK = 1024 * 1024
-# The hash thread flushes the file to disk every this many bytes, so the fsync before the
-# final rename (which makes the verified file durable) has little left to wait for.
-SYNC_EVERY = 64 * 1024 * 1024
 _END = None
 
 
@@ -61,7 +58,6 @@ class Sink:
                             raise OSError(f"{self.path} is shorter than {self.start} bytes")
                         self._hash.update(block)
                         left -= len(block)
-            unsynced = 0
             while True:
                 item = self._queue.get()
                 if item is None or self._stop.is_set():
@@ -70,21 +66,9 @@ class Sink:
                 self._hash.update(memoryview(buffer)[:length])
                 if pooled:
                     self._free.put(buffer)  # type: ignore[arg-type]
-                unsynced += length
-                if unsynced >= SYNC_EVERY:
-                    unsynced = 0
-                    self._sync_some()
         except BaseException as exc:  # reported to the writer on close()
             self._error = exc
             self._drain()
-
-    def _sync_some(self) -> None:
-        """Write what has arrived so far to disk, beside the transfer (GIL released)."""
-        sync = getattr(os, "fdatasync", os.fsync)
-        try:
-            sync(self._fd)
-        except OSError:  # closed by abort(), or a file system without it: the final fsync decides
-            pass
 
     def _drain(self) -> None:
         while True:  # keep giving buffers back, so the writer never waits for one forever
@@ -124,7 +108,10 @@ class Sink:
         self.written += length
 
     def finish(self) -> str:
-        """Flush to disk and return the SHA256 (lower-case hex) of the whole file."""
+        """Flush to disk and return the SHA256 (lower-case hex) of the whole file. One fsync
+        at the end, not every few dozen MiB: periodic syncs make the worker wait for the disk
+        chunk by chunk (twice the system time here), for no gain in safety, since the file
+        gets its final name only after this."""
         self._queue.put(_END)
         self._thread.join()
         try:
