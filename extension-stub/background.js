@@ -7,6 +7,11 @@
 // `api.runtime.sendMessage({type: "host", op, params})`; it answers
 // `{ok: true, result}` or `{ok: false, error: {code, message, hint}}` where `hint` says in
 // plain words what a person can do about it.
+//
+// Who may ask for what: a civitai.com page is hostile ground (its scripts and styles can hide,
+// cover or fake anything drawn in it), so content scripts may only *read* (`lookup`) and
+// report which versions their page shows (`{type: "page"}`). Everything that changes the
+// catalog or starts a download is asked by the popup, extension UI the page cannot touch.
 "use strict";
 
 // One folder runs in Chrome and Firefox: Firefox's `browser` namespace returns promises, and so
@@ -15,13 +20,19 @@ const api = globalThis.browser ?? globalThis.chrome;
 
 const HOST_NAME = "com.civitai_catalog.host";
 // `add` waits for the CivitAI API (the host retries 429/5xx within its own bound).
-const TIMEOUT_MS = { add: 60000, default: 15000 };
+// `download` may first add the version (same CivitAI call as `add`).
+const TIMEOUT_MS = { add: 60000, download: 60000, default: 15000 };
 // An open port keeps both the service worker and a host process alive; let them sleep after
 // this long without a request. The next request reconnects.
 const PORT_IDLE_MS = 5 * 60 * 1000;
-// What each kind of sender may ask for. Content scripts run on civitai.com pages.
-const CONTENT_OPS = new Set(["lookup", "add", "promote", "remove"]);
-const EXTENSION_PAGE_OPS = new Set(["ping", "lookup", "map", "add", "promote", "remove"]);
+// What each kind of sender may ask for. Content scripts run on civitai.com pages: read only.
+const CONTENT_OPS = new Set(["lookup"]);
+const EXTENSION_PAGE_OPS = new Set([
+  "ping", "lookup", "map", "jobs", "add", "promote", "remove", "download", "cancel",
+]);
+// What a content script may report about its page (a hostile page chooses what is on it).
+const PAGE_MAX_VERSIONS = 200;
+const PAGE_MAX_TEXT = 120;
 
 // The browsers' own error texts -> our codes. Chrome's are stable since Chrome 29; Firefox says
 // "No such native application" both for a missing host and for one whose manifest does not list
@@ -121,6 +132,7 @@ const portClient = {
   nextId: 1,
   idleTimer: null,
   connects: 0, // how many ports were opened: each one is a host process
+  dropped: 0, // replies that matched no waiting request (late, after a timeout)
 
   connect() {
     const port = api.runtime.connectNative(HOST_NAME);
@@ -136,16 +148,17 @@ const portClient = {
     return port;
   },
 
+  // A reply belongs to the request whose id it echoes, and to no other: a late reply for a
+  // request that already timed out (its id forgotten) is dropped, never handed to whichever
+  // request waits next. A reply without a known id leaves its request to time out.
   onReply(port, reply) {
     if (port !== this.port) return;
-    let key = reply && reply.id;
-    if (!this.pending.has(key)) {
-      // The host answers in order; a reply it could not tie to a request (id null) is the
-      // answer to the oldest one still waiting.
-      key = this.pending.keys().next().value;
+    const key = reply && typeof reply.id === "string" ? reply.id : null;
+    const waiter = key === null ? undefined : this.pending.get(key);
+    if (!waiter) {
+      this.dropped += 1;
+      return;
     }
-    const waiter = this.pending.get(key);
-    if (!waiter) return;
     this.pending.delete(key);
     clearTimeout(waiter.timer);
     waiter.resolve(reply);
@@ -233,10 +246,10 @@ function unwrap(reply) {
   throw new NativeError(error.code || "host_error", error.message || "the host reported an error", error);
 }
 
-// channel: "auto" (port, then sendNativeMessage if the port fails), "port" or "once".
-async function request(op, params = {}, { channel = "auto" } = {}) {
+// channel: "auto" (port, then sendNativeMessage if the port fails), "port" or "once";
+// timeoutMs: how long to wait for the answer (default per op, TIMEOUT_MS).
+async function request(op, params = {}, { channel = "auto", timeoutMs = TIMEOUT_MS[op] || TIMEOUT_MS.default } = {}) {
   const message = { ...params, op };
-  const timeoutMs = TIMEOUT_MS[op] || TIMEOUT_MS.default;
   let used = channel === "once" ? "once" : "port";
   try {
     let reply;
@@ -306,10 +319,75 @@ async function status() {
     hostName: HOST_NAME,
     portOpen: portClient.port !== null,
     portConnects: portClient.connects,
+    droppedReplies: portClient.dropped,
     lastError: stored.lastError || null,
     lastSuccess: stored.lastSuccess || null,
   };
 }
+
+// --- what each tab's content script saw on its page ------------------------------------------
+//
+// The popup lists the versions of the active tab's model page from here. Kept in memory and in
+// storage.session (the service worker may be stopped between the report and the popup).
+
+const pages = new Map(); // tab id -> {modelId, versions: [{id, name, baseModel}], current, at}
+
+function cleanText(value) {
+  return typeof value === "string" ? value.slice(0, PAGE_MAX_TEXT) : "";
+}
+
+function cleanId(value) {
+  return typeof value === "string" && /^[1-9][0-9]{0,17}$/.test(value) ? value : null;
+}
+
+// Only well-formed ids and bounded text are kept: the page decides what its content script sees.
+function cleanPage(page) {
+  if (!page || typeof page !== "object") return null;
+  const modelId = cleanId(page.modelId);
+  if (!modelId || !Array.isArray(page.versions)) return null;
+  const seen = new Set();
+  const versions = [];
+  for (const v of page.versions.slice(0, PAGE_MAX_VERSIONS)) {
+    const id = v && cleanId(v.id);
+    if (!id || seen.has(id)) continue;
+    seen.add(id);
+    versions.push({ id, name: cleanText(v.name), baseModel: cleanText(v.baseModel) });
+  }
+  if (!versions.length) return null;
+  return { modelId, versions, current: cleanId(page.current), at: Date.now() };
+}
+
+async function setPage(tabId, page) {
+  const key = `page:${tabId}`;
+  if (page) pages.set(tabId, page);
+  else pages.delete(tabId);
+  try {
+    if (page) await api.storage.session.set({ [key]: page });
+    else await api.storage.session.remove(key);
+  } catch (e) {
+    // the in-memory copy still serves the popup while this worker lives
+  }
+}
+
+async function getPage(tabId) {
+  if (pages.has(tabId)) return pages.get(tabId);
+  try {
+    const key = `page:${tabId}`;
+    const stored = await api.storage.session.get(key);
+    return stored[key] || null;
+  } catch (e) {
+    return null;
+  }
+}
+
+api.tabs.onRemoved.addListener((tabId) => {
+  setPage(tabId, null);
+});
+// A new document in the tab (a page load, not the site's in-app navigation): forget what the
+// old one showed; a content script on the new one reports again. Needs no `tabs` permission.
+api.tabs.onUpdated.addListener((tabId, changeInfo) => {
+  if (changeInfo.status === "loading") setPage(tabId, null);
+});
 
 // --- messages from the content script and the popup -----------------------------------------
 
@@ -327,6 +405,11 @@ api.runtime.onMessage.addListener((message, sender, sendResponse) => {
   let work;
   if (message.type === "host" && ops.has(message.op)) {
     work = request(message.op, message.params || {});
+  } else if (message.type === "page" && ops === CONTENT_OPS && sender.frameId === 0) {
+    // a report about the sender's own tab only (the browser fills in sender.tab)
+    work = setPage(sender.tab.id, cleanPage(message.page)).then(() => ({ ok: true }));
+  } else if (message.type === "tabPage" && ops === EXTENSION_PAGE_OPS && Number.isInteger(message.tabId)) {
+    work = getPage(message.tabId).then((page) => ({ ok: true, page }));
   } else if (message.type === "status" && ops === EXTENSION_PAGE_OPS) {
     work = status();
   } else {

@@ -1,14 +1,23 @@
-// Content script for civitai.com model pages: one badge per model version on the page.
+// Content script for civitai.com: on model pages, one read-only badge per model version.
 //
+// It runs on every civitai.com page (the site is a single-page app: people reach model pages
+// from the feed, search or a creator's page without a page load) and follows in-app navigation.
 // Which versions are "on the page" (model id from the URL /models/<id>), in this order:
 //   1. the `__NEXT_DATA__` JSON the site embeds: the object with `id == <model id>` and a
 //      `modelVersions` array (ids, names, base models) -- only trusted when it is about the
 //      model in the URL, since it is not updated by in-app navigation;
 //   2. every link `a[href*="modelVersionId="]` whose path is /models/<model id>;
 //   3. the `modelVersionId` in the page's own URL.
-// The union, without duplicates, is asked of the host with one `lookup`. The panel lives in a
-// closed shadow root so that civitai.com's scripts can neither style nor read it, and every
-// piece of text from the page, the host or CivitAI goes in with textContent, never as HTML.
+// The union, without duplicates, is asked of the host with one `lookup` and reported to the
+// service worker, from which the toolbar popup lists them with their actions.
+//
+// The page is hostile ground. Its scripts and styles can hide, cover, move or imitate anything
+// drawn in it, so the panel has no controls that change anything (Add, Download, Remove... live
+// in the popup, which the page cannot touch; the service worker refuses them from here anyway).
+// What the page can measure of the panel (its box, which points hit it) is the same whatever
+// the catalog says: a fixed size, fixed rows, text clipped inside. The panel lives in a closed
+// shadow root so the page cannot read it, and every text from the page, the host or CivitAI
+// goes in with textContent, never as HTML.
 "use strict";
 
 (() => {
@@ -20,10 +29,15 @@
   const NEXT_DATA_MAX_CHARS = 8 * 1024 * 1024;
   const NEXT_DATA_MAX_NODES = 200000;
   const NAME_MAX = 80;
+  const MAX_VERSIONS = 200; // what one `lookup` may ask for
 
   const BADGES = {
     present: { text: "Downloaded", title: "In your catalog and the file is on disk" },
     missing: { text: "In catalog", title: "In your catalog; the file is not on disk yet" },
+    queued: { text: "Download queued", title: "In your catalog; its download waits its turn" },
+    downloading: { text: "Downloading", title: "In your catalog; its file is being downloaded" },
+    verifying: { text: "Verifying download", title: "In your catalog; the downloaded file is being checked" },
+    failed: { text: "Download failed", title: "In your catalog; its download failed (details in the toolbar popup)" },
     other: { text: "Other version in catalog", title: "Another version of this model is in your catalog" },
     absent: { text: "Not in catalog", title: "Not in your catalog" },
     unknown: { text: "Host unavailable", title: "The catalog host could not be asked" },
@@ -35,8 +49,7 @@
     versions: [], // [{id, name, baseModel}]
     lookup: null, // {by_version, by_model}
     error: null, // {code, message, hint} of the last failed lookup
-    messages: new Map(), // version id -> {text, kind}
-    busy: new Set(), // version ids with an action in flight
+    reported: null, // what was last reported to the service worker (JSON), for the popup
     refreshes: 0, // sequence number: only the newest lookup's answer is shown
     lookups: 0, // answers received, for people and tests
     nextDataCache: { text: null, data: null },
@@ -128,52 +141,56 @@
     versionsFromLinks(modelId).forEach(add);
     const own = idString(new URL(location.href).searchParams.get("modelVersionId"));
     if (own) add({ id: own, name: "", baseModel: "" });
-    return [...byId.values()];
+    return [...byId.values()].slice(0, MAX_VERSIONS);
   }
 
   // --- talking to the service worker --------------------------------------------------------
 
-  async function ask(op, params) {
+  async function ask(message) {
     try {
-      const answer = await api.runtime.sendMessage({ type: "host", op, params });
+      const answer = await api.runtime.sendMessage(message);
       return answer || { ok: false, error: { code: "no_answer", message: "no answer", hint: "The extension did not answer." } };
     } catch (e) {
       // the extension was reloaded or updated under this page
-      const message = String(e && e.message ? e.message : e);
-      return { ok: false, error: { code: "extension_gone", message, hint: "The extension was reloaded: reload this page." } };
+      const text = String(e && e.message ? e.message : e);
+      return { ok: false, error: { code: "extension_gone", message: text, hint: "The extension was reloaded: reload this page." } };
     }
   }
+
+  function currentVersion() {
+    return idString(new URL(location.href).searchParams.get("modelVersionId"));
+  }
+
+  // Tell the service worker what this page shows, for the popup (only when it changed).
+  function report() {
+    const page = state.modelId && state.versions.length
+      ? { modelId: state.modelId, versions: state.versions, current: currentVersion() }
+      : null;
+    const text = JSON.stringify(page);
+    if (text === state.reported) return;
+    state.reported = text;
+    ask({ type: "page", page });
+  }
+
+  const ACTIVE_JOB = new Set(["queued", "downloading", "verifying"]);
 
   function badgeState(vid) {
     if (!state.lookup) return "unknown";
     const entry = (state.lookup.by_version || {})[vid];
-    if (entry && entry.status === "present") return "present";
+    if (entry && BADGES[entry.status]) return entry.status;
     if (entry) return "missing";
     const siblings = (state.lookup.by_model || {})[state.modelId] || [];
     return siblings.length ? "other" : "absent";
   }
 
-  function isLora(entry) {
-    const dest = String(entry.dest || "");
-    return entry.catalog === "models" && (dest === "loras" || dest.startsWith("loras/"));
-  }
-
-  function actionsFor(vid) {
-    const entry = state.lookup && (state.lookup.by_version || {})[vid];
-    if (!state.lookup) return [];
-    if (!entry) return ["add"];
-    const actions = [];
-    if (isLora(entry)) actions.push("promote");
-    if (entry.status === "missing") actions.push("remove");
-    return actions;
-  }
+  let jobTimer = null;
 
   async function refresh() {
     const seq = ++state.refreshes;
     const modelId = state.modelId;
     const ids = state.versions.map((v) => v.id);
     if (!modelId || !ids.length) return render();
-    const answer = await ask("lookup", { version_ids: ids, model_ids: [modelId] });
+    const answer = await ask({ type: "host", op: "lookup", params: { version_ids: ids, model_ids: [modelId] } });
     if (seq !== state.refreshes) return; // a newer refresh (or a navigation) supersedes this one
     state.lookups += 1;
     if (answer.ok) {
@@ -184,78 +201,73 @@
       state.error = answer.error;
     }
     render();
-  }
-
-  function describeResult(op, result) {
-    switch (result.status) {
-      case "added":
-        return { kind: "ok", text: `Added "${result.name}" → ${result.dest}/${result.file}` };
-      case "promoted":
-        return { kind: "ok", text: `Promoted ${result.file} to style LoRAs (${result.category})` };
-      case "removed":
-        return { kind: "ok", text: `Removed ${result.file} from ${result.catalog}.json` };
-      case "already_exists":
-        return { kind: "info", text: `Already in the catalog: ${result.file}` };
-      case "restricted":
-        return { kind: "error", text: `Not added: ${result.reason}` };
-      default:
-        return { kind: "info", text: `${op}: ${result.status}` };
+    // While a download runs, ask again now and then so the badge follows it (visible tab only).
+    clearTimeout(jobTimer);
+    const active = ids.some((vid) => ACTIVE_JOB.has(badgeState(vid)));
+    if (active) {
+      jobTimer = setTimeout(() => {
+        if (document.visibilityState === "visible") refresh();
+      }, 3000);
     }
   }
 
-  async function act(op, vid) {
-    if (state.busy.has(vid)) return;
-    const entry = state.lookup && (state.lookup.by_version || {})[vid];
-    if (op === "remove" && !entry) return; // the badge changed under the click
-    const params = op === "remove" ? { file: entry.file, dest: entry.dest } : { version_id: vid };
-    state.busy.add(vid);
-    state.messages.set(vid, { kind: "info", text: `${op === "add" ? "Adding" : op === "promote" ? "Promoting" : "Removing"}…` });
-    render();
-    const answer = await ask(op, params);
-    state.busy.delete(vid);
-    state.messages.set(vid, answer.ok ? describeResult(op, answer.result) : { kind: "error", text: answer.error.hint || answer.error.message });
-    await refresh();
+  // A lookup answered from one catalog because the other could not be read (`catalog_errors`).
+  function unreadableText(result) {
+    const errors = result && result.catalog_errors;
+    if (!errors || typeof errors !== "object") return "";
+    return Object.entries(errors)
+      .map(([name, why]) => {
+        const said = String(why);
+        return `Left out of these badges: ${said.includes(`${name}.json`) ? said : `${name}.json: ${said}`}`;
+      })
+      .join(" ");
   }
 
   // --- the panel ----------------------------------------------------------------------------
+  //
+  // Fixed geometry: every size below is a constant, the list scrolls inside, every text is on
+  // one clipped line. Only the number of rows depends on the page (which the page knows).
 
+  const ROW_PX = 46;
+  const LIST_PX = ROW_PX * 4;
   const STYLE = `
     :host { all: initial; }
-    .panel { position: fixed; top: 72px; right: 16px; z-index: 2147483647; width: 380px;
-      max-height: calc(100vh - 24px); overflow: auto; box-sizing: border-box;
-      font: 13px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328;
+    .panel { position: fixed; top: 72px; right: 16px; z-index: 2147483647; width: 372px;
+      height: ${36 + LIST_PX + 30}px; overflow: hidden; box-sizing: border-box;
+      display: grid; grid-template-rows: 36px ${LIST_PX}px 30px;
+      font: 13px/18px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328;
       background: #fff; border: 1px solid #d0d7de; border-radius: 10px;
       box-shadow: 0 8px 24px rgba(0,0,0,.18); }
-    header { display: flex; align-items: center; gap: 8px; padding: 8px 12px;
-      border-bottom: 1px solid #d0d7de; font-weight: 600; background: #f6f8fa;
-      border-radius: 10px 10px 0 0; }
+    .panel.collapsed { height: 38px; grid-template-rows: 36px; }
+    .collapsed .list, .collapsed footer { display: none; }
+    header { display: flex; align-items: center; gap: 8px; padding: 0 12px; height: 36px;
+      box-sizing: border-box; border-bottom: 1px solid #d0d7de; font-weight: 600;
+      background: #f6f8fa; white-space: nowrap; overflow: hidden; }
     header .title { flex: 1; }
-    header button { border: 0; background: transparent; cursor: pointer; font-size: 16px; }
-    .collapsed .body { display: none; }
-    .notice { padding: 8px 12px; color: #8c1d18; background: #fff1f0; }
-    .row { display: grid; grid-template-columns: 1fr auto; gap: 4px 8px; padding: 8px 12px;
-      border-bottom: 1px solid #eaeef2; }
-    .row:last-child { border-bottom: 0; }
+    header button { border: 0; background: transparent; cursor: pointer; font-size: 16px;
+      width: 24px; height: 24px; padding: 0; }
+    .list { overflow-y: scroll; overflow-x: hidden; height: ${LIST_PX}px; }
+    .row { display: grid; grid-template-columns: 1fr 180px; column-gap: 8px; height: ${ROW_PX}px;
+      padding: 4px 12px; box-sizing: border-box; border-bottom: 1px solid #eaeef2; overflow: hidden; }
     .row.current { background: #f0f7ff; }
-    .name { font-weight: 600; overflow-wrap: anywhere; }
-    .meta { color: #59636e; font-size: 12px; }
-    .badge { justify-self: end; align-self: start; padding: 2px 8px; border-radius: 999px;
-      font-size: 12px; font-weight: 600; white-space: nowrap; }
+    .name, .meta, .badge { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; height: 18px; }
+    .name { font-weight: 600; }
+    .meta { color: #59636e; font-size: 12px; grid-column: 1; }
+    .badge { grid-row: 1 / 3; grid-column: 2; align-self: center; box-sizing: border-box;
+      width: 180px; height: 22px; padding: 2px 8px; border-radius: 999px; font-size: 12px;
+      font-weight: 600; text-align: center; }
     .badge.present { background: #dafbe1; color: #116329; }
     .badge.missing { background: #ddf4ff; color: #0550ae; }
+    .badge.queued, .badge.downloading, .badge.verifying { background: #ddf4ff; color: #0550ae; }
+    .badge.failed { background: #ffebe9; color: #a40e26; }
     .badge.other { background: #fff8c5; color: #7d4e00; }
     .badge.absent { background: #eaeef2; color: #424a53; }
     .badge.unknown { background: #ffebe9; color: #a40e26; }
-    .actions { grid-column: 1 / -1; display: flex; gap: 6px; }
-    .actions button { font: inherit; font-size: 12px; padding: 2px 10px; border-radius: 6px;
-      border: 1px solid #d0d7de; background: #f6f8fa; cursor: pointer; }
-    .actions button:hover { background: #eaeef2; }
-    .actions button:disabled { opacity: .5; cursor: default; }
-    .message { grid-column: 1 / -1; font-size: 12px; overflow-wrap: anywhere; }
-    .message.ok { color: #116329; }
-    .message.info { color: #59636e; }
-    .message.error { color: #a40e26; }
+    footer { height: 30px; box-sizing: border-box; padding: 6px 12px; border-top: 1px solid #d0d7de;
+      font-size: 12px; color: #59636e; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+    footer.notice { color: #8c1d18; background: #fff1f0; }
   `;
+  const ACTIONS_HINT = "To add or download: click the extension's icon.";
 
   let hostElement = null;
   let shadow = null;
@@ -287,7 +299,7 @@
       return;
     }
     ensurePanel();
-    const panel = el("div", { class: `panel${collapsed ? " collapsed" : ""}`, part: "panel" });
+    const panel = el("div", { class: `panel${collapsed ? " collapsed" : ""}` });
     const header = el("header");
     header.append(el("span", { class: "title" }, "ComfyUI catalog"));
     const toggle = el("button", { title: collapsed ? "Show" : "Hide", "data-action": "toggle" }, collapsed ? "▸" : "▾");
@@ -298,39 +310,32 @@
     header.append(toggle);
     panel.append(header);
 
-    const body = el("div", { class: "body" });
-    if (state.error) body.append(el("div", { class: "notice", "data-role": "notice" }, state.error.hint || state.error.message));
-    const shown = idString(new URL(location.href).searchParams.get("modelVersionId"));
+    const list = el("div", { class: "list" });
+    const shown = currentVersion();
     for (const version of state.versions) {
       const vid = version.id;
       const kind = badgeState(vid);
       const row = el("div", { class: `row${vid === shown ? " current" : ""}`, "data-version-id": vid });
-      const label = el("div");
-      label.append(el("div", { class: "name" }, version.name || `Version ${vid}`));
+      const name = version.name || `Version ${vid}`;
+      row.append(el("div", { class: "name", title: name }, name));
       const entry = state.lookup && (state.lookup.by_version || {})[vid];
       const meta = [`#${vid}`];
       if (version.baseModel) meta.push(version.baseModel);
       if (entry) meta.push(`${entry.catalog}.json · ${entry.dest ? `${entry.dest}/` : ""}${entry.file}`);
-      label.append(el("div", { class: "meta" }, meta.join(" · ")));
-      row.append(label);
+      const metaText = meta.join(" · ");
+      row.append(el("div", { class: "meta", title: metaText }, metaText));
       row.append(el("span", { class: `badge ${kind}`, "data-state": kind, title: BADGES[kind].title }, BADGES[kind].text));
-
-      const actions = actionsFor(vid);
-      if (actions.length) {
-        const bar = el("div", { class: "actions" });
-        for (const op of actions) {
-          const button = el("button", { "data-action": op }, op[0].toUpperCase() + op.slice(1));
-          if (state.busy.has(vid)) button.disabled = true;
-          button.addEventListener("click", () => act(op, vid));
-          bar.append(button);
-        }
-        row.append(bar);
-      }
-      const message = state.messages.get(vid);
-      if (message) row.append(el("div", { class: `message ${message.kind}`, "data-role": "message" }, message.text));
-      body.append(row);
+      list.append(row);
     }
-    panel.append(body);
+    panel.append(list);
+    const problem = state.error
+      ? state.error.hint || state.error.message
+      : unreadableText(state.lookup);
+    panel.append(
+      problem
+        ? el("footer", { class: "notice", "data-role": "notice", title: problem }, problem)
+        : el("footer", {}, ACTIONS_HINT),
+    );
     shadow.replaceChildren(el("style", {}, STYLE), panel);
   }
 
@@ -351,12 +356,11 @@
     if (modelChanged) {
       state.lookup = null;
       state.error = null;
-      state.messages.clear();
     }
     state.modelId = modelId;
     state.versions = versions;
-    const idsChanged = modelChanged || versionsChanged;
-    if (idsChanged) refresh();
+    report();
+    if (modelChanged || versionsChanged) refresh();
     else if (urlChanged) render(); // only the highlighted version moved
   }
 
@@ -366,12 +370,31 @@
     scanTimer = setTimeout(scan, delay);
   }
 
-  // The site is a single-page app: follow in-app navigation (URL polling is cheap and needs no
-  // access to the page's own history API) and late rendering (DOM mutations, debounced).
-  setInterval(() => {
+  // In-app navigation. The page's own history.pushState cannot be patched from this isolated
+  // world, but the Navigation API's events reach listeners in every world; popstate covers
+  // back/forward everywhere; a URL poll (a string compare) is the fallback for browsers without
+  // the Navigation API and a safety net elsewhere.
+  const onUrlMaybeChanged = () => {
     if (location.href !== state.url) scan();
-  }, 500);
-  new MutationObserver(() => scheduleScan()).observe(document.documentElement, { childList: true, subtree: true });
+  };
+  const navigationApi = globalThis.navigation;
+  if (navigationApi && typeof navigationApi.addEventListener === "function") {
+    navigationApi.addEventListener("currententrychange", () => scheduleScan(0));
+  }
+  window.addEventListener("popstate", () => scheduleScan(0));
+  window.addEventListener("hashchange", () => scheduleScan(0));
+  setInterval(onUrlMaybeChanged, navigationApi ? 2000 : 500);
+  // Late rendering: the site fills a model page after the URL changed (debounced; nothing to
+  // do off model pages, where the feed changes all the time).
+  new MutationObserver(() => {
+    if (state.modelId || MODEL_PATH.test(location.pathname)) scheduleScan();
+  }).observe(document.documentElement, { childList: true, subtree: true });
+  // The popup changed something for this tab: ask again. Only extension pages may ask (never
+  // another tab's content script: those messages carry sender.tab).
+  api.runtime.onMessage.addListener((message, sender) => {
+    if (sender.id === api.runtime.id && !sender.tab && message && message.type === "refresh" && state.modelId) refresh();
+    return false;
+  });
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && state.modelId) refresh();
   });

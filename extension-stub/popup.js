@@ -1,5 +1,7 @@
-// The toolbar popup: is the host reachable (a `ping`), where are the catalog and models
-// folders, and the last error in plain words. All text goes in with textContent.
+// The toolbar popup's host section: is the host reachable (a `ping`), where are the catalog and
+// models folders, and the last error in plain words; when the host answers, the Downloads list
+// (popup-downloads.js). The active tab's versions and their actions are popup-page.js. All text
+// goes in with textContent.
 "use strict";
 
 const api = globalThis.browser ?? globalThis.chrome; // Firefox, else Chrome
@@ -53,6 +55,7 @@ async function check() {
     if (answer && answer.ok) {
       setState("ok", "Host reachable");
       showPing(answer.result);
+      await refreshJobs(); // popup-downloads.js: the Downloads list
     } else {
       $("details").hidden = true;
       const error = (answer && answer.error) || { hint: "The extension did not answer." };

@@ -1,7 +1,8 @@
 """Command line: serve native messages (what the browser runs), or one op for a person.
 
-`catalog-host` / `python -m host [chrome-extension://<id>/] [--parent-window=N]` serves frames
-on stdin/stdout until EOF. `catalog-host ping|map|lookup|add|promote|remove ...` runs one op
+`catalog-host` / `python -m host [chrome-extension://<id>/] [--parent-window=N]` (Chrome) or
+`python -m host <manifest path> <add-on id>` (Firefox) serves frames on stdin/stdout until EOF.
+`catalog-host ping|map|lookup|add|promote|remove ...` runs one op
 and prints its JSON result; `install`, `uninstall` and `doctor` belong to host.installer.
 Kept free of heavy imports: this module runs in every cold host start.
 """
@@ -34,11 +35,26 @@ usage: catalog-host                              serve native messages on stdin/
 """
 
 
+def caller_of(args: list[str]) -> str | None:
+    """Who started the host, from the browser's arguments (never by their count or order):
+    Chrome passes its origin `chrome-extension://<id>/` (on Windows also `--parent-window=N`),
+    Firefox the absolute path of our manifest then the add-on's id. "" is a Firefox caller
+    that named no add-on (never allowed); None is a person running it from a terminal."""
+    words = [a for a in args if not a.startswith("--")]
+    for word in words:
+        if word.startswith("chrome-extension://"):
+            return word
+    for index, word in enumerate(words):
+        if word.endswith(".json"):
+            return words[index + 1] if index + 1 < len(words) else ""
+    return None
+
+
 def _serve(args: list[str]) -> int:
     from host.context import Context
     from host.server import serve
 
-    origin = next((a for a in args if a.startswith("chrome-extension://")), None)
+    origin = caller_of(args)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     if sys.platform == "win32":  # frames are binary: no CRLF translation
         import msvcrt
@@ -126,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     if command in ("-h", "--help", "help"):
         print(USAGE, end="")
         return 0
-    if command is None or command.startswith(("chrome-extension://", "--parent-window")):
+    if (command is None or command.startswith(("chrome-extension://", "--parent-window"))
+            or command.endswith(".json")):  # Firefox: <manifest path> <add-on id>
         return _serve(args)
     print(f"catalog-host: unknown command {command!r}\n{USAGE}", file=sys.stderr, end="")
     return 2

@@ -2,7 +2,9 @@
 CivitAI client, and a place to leave work for after the reply.
 
 Stdlib only: the CivitAI client (requests, pydantic) is imported when a handler first asks.
-The caller's origin is checked here, once, against the configured extension ids.
+The caller is checked here, once, against the configured ids of its browser family: a Chrome
+origin (`chrome-extension://<id>/`) against `extension_ids`, anything else (the add-on id
+Firefox passes) against `firefox_extension_ids`.
 After-reply work (`after_reply`) is how a write gets its cache refresh off the person's wait:
 whoever sends the reply (the server loop, the CLI) calls `run_after_reply()` once it is out.
 """
@@ -10,7 +12,13 @@ whoever sends the reply (the server loop, the CLI) calls `run_after_reply()` onc
 from __future__ import annotations
 
 from host.errors import ConfigError, ForbiddenOriginError
-from host.settings import Settings, load_extension_ids, load_settings, origin_of
+from host.settings import (
+    Settings,
+    load_extension_ids,
+    load_firefox_extension_ids,
+    load_settings,
+    origin_of,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds in every cold start
@@ -55,18 +63,24 @@ class Context:
         return self._civitai
 
     def check_origin(self) -> None:
-        """Refuse a caller whose origin (argv[1], given by the browser) is not allowed.
+        """Refuse a caller (named by the browser on the command line) that is not allowed: a
+        Chrome origin must be one of `extension_ids`, a Firefox add-on id one of
+        `firefox_extension_ids`.
 
         A config error is told only to an allowed caller: when the allowed ids can be read
         despite it, a stranger gets forbidden_origin; when they cannot (the config file does
         not parse), every browser caller gets a config_invalid that names no path."""
-        if self.origin is None:  # the command line: the person at this computer
+        origin = self.origin
+        if origin is None:  # the command line: the person at this computer
             return
+        chrome = origin.startswith("chrome-extension://")
         try:
-            allowed = self.settings.allowed_origins
+            settings = self.settings
+            allowed = settings.allowed_origins if chrome else settings.firefox_extension_ids
         except ConfigError as exc:
             try:
-                allowed = tuple(origin_of(i) for i in load_extension_ids())
+                allowed = (tuple(origin_of(i) for i in load_extension_ids()) if chrome
+                           else load_firefox_extension_ids())
             except ConfigError:
                 from host.log import get_logger
 
@@ -75,12 +89,12 @@ class Context:
                     "the host's configuration cannot be read; run `catalog-host doctor` on this "
                     "computer to see why"
                 ) from exc
-            if self.origin in allowed:
+            if origin in allowed:
                 raise
-        if self.origin not in allowed:
+        if origin not in allowed:
             raise ForbiddenOriginError(
-                f"the extension {self.origin} is not allowed to use this host; add its id with "
-                "`catalog-host install --extension-id <id>`",
+                f"the extension {origin or '(Firefox named no add-on)'} is not allowed to use "
+                "this host; add its id with `catalog-host install --extension-id <id>`",
             )
 
     def after_reply(self, work: Callable[[], None]) -> None:

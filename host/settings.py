@@ -25,6 +25,8 @@ APP_NAME = "catalog-host"
 DEFAULT_CIVITAI_URL = "https://civitai.com"
 # The extension-stub's fixed id (derived from the public key in extension-stub/manifest.json).
 STUB_EXTENSION_ID = "jpiddlinckgdlidmojineffgcdpfoacg"
+# Its Firefox add-on id (browser_specific_settings.gecko.id in extension-stub/manifest.json).
+STUB_GECKO_ID = "catalog-host-stub@catalog-host.local"
 
 ENV_CONFIG = "CATALOG_HOST_CONFIG"
 ENV_CATALOG_DIR = "CATALOG_HOST_CATALOG_DIR"
@@ -34,6 +36,7 @@ ENV_API_KEY = "CIVITAI_API_KEY"
 ENV_EXTENSION_IDS = "CATALOG_HOST_EXTENSION_IDS"
 ENV_COMFYUI_DIR = "CATALOG_HOST_COMFYUI_DIR"
 ENV_EXTRA_MODEL_PATHS = "CATALOG_HOST_EXTRA_MODEL_PATHS"
+ENV_FIREFOX_EXTENSION_IDS = "CATALOG_HOST_FIREFOX_EXTENSION_IDS"
 
 # config-file key -> environment variable that overrides it
 CONFIG_KEYS: dict[str, str] = {
@@ -44,6 +47,7 @@ CONFIG_KEYS: dict[str, str] = {
     "extension_ids": ENV_EXTENSION_IDS,
     "comfyui_dir": ENV_COMFYUI_DIR,
     "extra_model_paths": ENV_EXTRA_MODEL_PATHS,
+    "firefox_extension_ids": ENV_FIREFOX_EXTENSION_IDS,
 }
 
 
@@ -84,6 +88,7 @@ class Settings:
         "config_path",
         "extension_ids",
         "extra_model_paths",
+        "firefox_extension_ids",
         "models_dir",
     )
 
@@ -97,6 +102,7 @@ class Settings:
         extension_ids: tuple[str, ...] = (STUB_EXTENSION_ID,),
         comfyui_dir: str | None = None,
         extra_model_paths: tuple[str, ...] = (),
+        firefox_extension_ids: tuple[str, ...] = (STUB_GECKO_ID,),
     ) -> None:
         self.config_path = config_path
         self.catalog_dir = catalog_dir
@@ -106,6 +112,8 @@ class Settings:
         self.extension_ids = extension_ids
         self.comfyui_dir = comfyui_dir
         self.extra_model_paths = extra_model_paths
+        # Firefox add-on ids (Firefox passes the caller's id, not an origin); exact strings.
+        self.firefox_extension_ids = firefox_extension_ids
         redaction.use_secret(civitai_api_key)  # kept out of every reply and log line from now on
 
     def __repr__(self) -> str:  # never shows the API key
@@ -127,6 +135,7 @@ class Settings:
             "extension_ids": list(self.extension_ids),
             "comfyui_dir": self.comfyui_dir,
             "extra_model_paths": list(self.extra_model_paths),
+            "firefox_extension_ids": list(self.firefox_extension_ids),
         }
 
 
@@ -216,6 +225,15 @@ def _as_paths(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError("config key 'extra_model_paths' must be a list of YAML file paths")
     return tuple(os.path.abspath(os.path.expanduser(v)) for v in value if v)
+def _as_gecko_ids(value: Any) -> tuple[str, ...]:
+    """Firefox add-on ids (`name@domain` or `{uuid}`), compared exactly as Firefox passes them."""
+    if value is None:
+        return (STUB_GECKO_ID,)
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError("config key 'firefox_extension_ids' must be a list of add-on ids")
+    return tuple(text for text in (item.strip() for item in value) if text)
 
 
 def _read_config(env: dict[str, str]) -> tuple[str, dict[str, Any]]:
@@ -227,6 +245,12 @@ def load_extension_ids(env: dict[str, str] | None = None) -> tuple[str, ...]:
     """Only the allowed extension ids: enough to check a caller when another key is wrong."""
     env = dict(os.environ) if env is None else env
     return _as_ids(_pick(env, _read_config(env)[1], "extension_ids"))
+
+
+def load_firefox_extension_ids(env: dict[str, str] | None = None) -> tuple[str, ...]:
+    """Only the allowed Firefox add-on ids (as `load_extension_ids`, for Firefox callers)."""
+    env = dict(os.environ) if env is None else env
+    return _as_gecko_ids(_pick(env, _read_config(env)[1], "firefox_extension_ids"))
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -254,4 +278,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         extension_ids=_as_ids(_pick(env, config, "extension_ids")),
         comfyui_dir=comfyui_dir,
         extra_model_paths=_as_paths(_pick(env, config, "extra_model_paths")),
+        firefox_extension_ids=_as_gecko_ids(_pick(env, config, "firefox_extension_ids")),
     )

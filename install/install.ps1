@@ -10,6 +10,8 @@
 # venv\Scripts\catalog-host.exe (an .exe: Chrome's direct launch of hosts breaks .bat files).
 # Re-running it upgrades the package and re-points every registration.
 #
+# With --system (elevated), the venv goes into %ProgramFiles%\catalog-host\venv instead.
+#
 # Environment: CATALOG_HOST_PYTHON  the python.exe to use
 #              CATALOG_HOST_VENV    where to put the venv
 # Arguments are passed through untouched ($args), so GNU-style options such as --browser work.
@@ -58,8 +60,18 @@ if (-not $python) {
           "(tick 'Add python.exe to PATH') or set CATALOG_HOST_PYTHON to its python.exe")
 }
 
-if (-not $env:LOCALAPPDATA) { Fail 'LOCALAPPDATA is not set: cannot tell where the user data folder is' }
-$venv = if ($env:CATALOG_HOST_VENV) { $env:CATALOG_HOST_VENV } else { Join-Path $env:LOCALAPPDATA 'catalog-host\venv' }
+# --system: the venv goes into %ProgramFiles%\catalog-host (only administrators write there), as
+# a system-wide (HKLM) registration requires.
+if ($args -contains '--system') {
+    $admin = ([Security.Principal.WindowsPrincipal][Security.Principal.WindowsIdentity]::GetCurrent()
+             ).IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)
+    if (-not $admin) { Fail '--system needs an elevated PowerShell (Run as administrator)' }
+    $data = Join-Path $env:ProgramFiles 'catalog-host'
+} else {
+    if (-not $env:LOCALAPPDATA) { Fail 'LOCALAPPDATA is not set: cannot tell where the user data folder is' }
+    $data = Join-Path $env:LOCALAPPDATA 'catalog-host'
+}
+$venv = if ($env:CATALOG_HOST_VENV) { $env:CATALOG_HOST_VENV } else { Join-Path $data 'venv' }
 $venvPython = Join-Path $venv 'Scripts\python.exe'
 
 $reuse = $false

@@ -10,6 +10,10 @@
 # upgrades the package and re-points every registration. Only what the installer does lives
 # here; the logic is in host/installer/.
 #
+# With --system (run with sudo), the venv goes into /opt/catalog-host/venv (macOS:
+# /Library/Application Support/catalog-host/venv) instead: root-owned, as a system-wide
+# registration requires.
+#
 # Environment: CATALOG_HOST_PYTHON  the Python to use (else the newest suitable one on PATH)
 #              CATALOG_HOST_VENV    where to put the venv (else the user data folder above)
 set -eu
@@ -46,10 +50,27 @@ if [ -z "$python" ]; then
   python, or python.org), or set CATALOG_HOST_PYTHON=/path/to/python3"
 fi
 
+# --system: the venv goes into the root-owned system folder the installer requires (the
+# launcher every account's browser starts must not be writable by any user).
+system=0
+for arg in "$@"; do
+    [ "$arg" = "--system" ] && system=1
+done
 case "$(uname -s)" in
-    Darwin) data="$HOME/Library/Application Support/catalog-host" ;;
-    *) data="${XDG_DATA_HOME:-$HOME/.local/share}/catalog-host" ;;
+    Darwin) data="$HOME/Library/Application Support/catalog-host"
+            system_data="/Library/Application Support/catalog-host" ;;
+    *) data="${XDG_DATA_HOME:-$HOME/.local/share}/catalog-host"
+       system_data="/opt/catalog-host" ;;
 esac
+if [ "$system" = 1 ]; then
+    [ "$(id -u)" = 0 ] || die "--system installs into $system_data and the system folders.
+  fix: run it with sudo: sudo sh install/install.sh --system"
+    data=$system_data
+    umask 022
+    # sudo may keep the user's HOME: pip must not leave a root-owned cache in it.
+    PIP_NO_CACHE_DIR=1
+    export PIP_NO_CACHE_DIR
+fi
 venv="${CATALOG_HOST_VENV:-$data/venv}"
 
 if "$venv/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' >/dev/null 2>&1; then

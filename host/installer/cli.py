@@ -22,10 +22,13 @@ from host.installer.errors import InstallerError
 from host.installer.launcher import Interpreter, command_line
 from host.installer.machine import Machine
 from host.installer.plan import InstallPlan, Options, install_plan, uninstall_plan
-from host.installer.probe import ping
+from host.installer.probe import caller_args, describe_caller, ping
+from host.installer.registration import resolve
 from host.installer.registry import RegistryError
+from host.installer.targets import Target
 from host.settings import ENV_CATALOG_DIR, ENV_MODELS_DIR, default_catalog_dir, default_log_dir
 
+FAMILY_LABEL = {"chromium": "Chromium family", "gecko": "Firefox"}
 BROWSER_HELP = ("browser to register with: " + ", ".join(BY_KEY) + ", or all (default: every "
                 "browser found on this machine; on Windows, every browser family)")
 
@@ -48,8 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     install = commands.add_parser("install", help="register the host (idempotent)")
     install.add_argument("--extension-id", dest="extension_ids", action="extend", nargs="+",
                          default=[], metavar="ID",
-                         help="extension allowed to use the host (repeatable; default: the ids "
-                         "in the config file, else the extension-stub's id)")
+                         help="extension allowed to use the host: a Chrome extension id or a "
+                         "Firefox add-on id (repeatable; default, per browser family: the ids "
+                         "in the config file, else the extension-stub's)")
     _selectors(install)
     install.add_argument("--models-dir", type=Path, metavar="DIR",
                          help="your ComfyUI models folder (saved in the config file)")
@@ -120,23 +124,20 @@ def run_install(machine: Machine, interp: Interpreter, options: Options, out: Te
           file=out)
     if options.dry_run:
         _print_plan(plan.actions, out)
-        print("Manifest that would be written:", file=out)
-        print(json.dumps(plan.manifest, indent=2), file=out)
+        for family, manifest in plan.manifests.items():
+            print(f"Manifest that would be written ({FAMILY_LABEL[family]}):", file=out)
+            print(json.dumps(manifest, indent=2), file=out)
     else:
         _apply(plan.actions, out)
     for note in plan.selection.notes:
         print(f"Note: {note}", file=out)
 
     status = 0
-    origin = f"chrome-extension://{plan.extension_ids[0]}/"
     if not options.dry_run and options.check:
-        result = ping(plan.launcher.path, origin)
-        verdict = "OK" if result.ok else "FAILED"
-        print(f"Self-check: ping through the launcher as {origin}: {verdict}: {result.detail} "
-              f"({result.elapsed_ms:.0f} ms)", file=out)
-        if not result.ok:
-            status = 1
-            print(f"  fix: run `{command_line(machine, interp, 'doctor')}` for details", file=out)
+        for family in plan.manifests:
+            target = next(t for t in plan.selection.targets if t.family == family)
+            if not _self_check(machine, interp, target, plan.ids[family][0], out):
+                status = 1
 
     print("", file=out)
     print("Registered" if not options.dry_run else "Would register", f"{HOST_NAME} for:",
@@ -145,15 +146,43 @@ def run_install(machine: Machine, interp: Interpreter, options: Options, out: Te
         labels = (", ".join(BY_KEY[k].label for k in target.browsers)
                   or f"a browser started with --user-data-dir={options.user_data_dir}")
         print(f"  {labels}\n      {target.where}", file=out)
-    print(f"Extensions: {', '.join(plan.extension_ids)}", file=out)
+    if "chromium" in plan.manifests:
+        print(f"Extensions: {', '.join(plan.ids['chromium'])}", file=out)
+    if "gecko" in plan.manifests:
+        print(f"Add-ons:    {', '.join(plan.ids['gecko'])} (Firefox)", file=out)
     print(f"Launcher:   {plan.launcher.path}", file=out)
-    for line in _folder_report(machine, plan):
-        print(line, file=out)
+    if options.system:
+        print(f"Config:     each user's own ({machine.config_path} for you); a system-wide "
+              "install writes nothing in a home", file=out)
+    else:
+        for line in _folder_report(machine, plan):
+            print(line, file=out)
     selectors = _selector_args(options)
     print(f"Check:      {command_line(machine, interp, 'doctor', *selectors)}", file=out)
     print(f"Uninstall:  {command_line(machine, interp, 'uninstall', *selectors)}"
           "   (add --remove-venv to delete the venv too)", file=out)
     return status
+
+
+def _self_check(machine: Machine, interp: Interpreter, target: Target, extension_id: str,
+                out: TextIO) -> bool:
+    """Follow what was just registered (key -> manifest -> launcher, as doctor does) and ping
+    the launcher as the browser of `target` starts it (Firefox passes the manifest it read)."""
+    registered = resolve(machine, target)
+    result = None
+    if registered.launcher is not None and registered.manifest_path is not None:
+        args = caller_args(target.family, extension_id, registered.manifest_path)
+        result = ping(registered.launcher, args)
+        print(f"Self-check: ping through the launcher as {describe_caller(args)}: "
+              f"{'OK' if result.ok else 'FAILED'}: {result.detail} ({result.elapsed_ms:.0f} ms)",
+              file=out)
+    else:
+        print(f"Self-check: {target.where}: FAILED: "
+              f"{'; '.join(registered.problems) or 'no launcher registered there'}", file=out)
+    if result is not None and result.ok:
+        return True
+    print(f"  fix: run `{command_line(machine, interp, 'doctor')}` for details", file=out)
+    return False
 
 
 def _selector_args(options: Options) -> list[str]:

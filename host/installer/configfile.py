@@ -1,7 +1,8 @@
 """The config file as the installer writes it: merged into what is there, never clobbered.
 
 Keys the person set (the API key, civitai_url, anything unknown) are kept; install sets
-`extension_ids` (always, so the file says which ids the manifests allow), `models_dir` when
+`extension_ids` (always, so the file says which ids the manifests allow),
+`firefox_extension_ids` (when it registers Firefox or is given add-on ids), `models_dir` when
 given, and `catalog_dir` when given or not yet set (then the default, named explicitly so that a
 browser-started host never has to work it out through platformdirs). A config file that is not
 a JSON object stops the install before anything is written: the person's file is never
@@ -17,9 +18,22 @@ from pathlib import Path
 from typing import Any
 
 from host.errors import ConfigError
+from host.installer.browsers import Family
 from host.installer.errors import InstallerError
-from host.installer.manifest import normalize_extension_id
-from host.settings import ENV_EXTENSION_IDS, STUB_EXTENSION_ID, read_config_file
+from host.installer.manifest import classify_extension_id
+from host.settings import (
+    ENV_EXTENSION_IDS,
+    ENV_FIREFOX_EXTENSION_IDS,
+    STUB_EXTENSION_ID,
+    STUB_GECKO_ID,
+    read_config_file,
+)
+
+# Per family: the config key, its environment variable and the default (the stub's id).
+ID_SOURCES: dict[Family, tuple[str, str, str]] = {
+    "chromium": ("extension_ids", ENV_EXTENSION_IDS, STUB_EXTENSION_ID),
+    "gecko": ("firefox_extension_ids", ENV_FIREFOX_EXTENSION_IDS, STUB_GECKO_ID),
+}
 
 
 def read_existing(path: Path) -> dict[str, Any]:
@@ -31,24 +45,34 @@ def read_existing(path: Path) -> dict[str, Any]:
         ) from exc
 
 
-def _dedupe(ids: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(normalize_extension_id(i) for i in ids))
+def _of_family(family: Family, ids: Sequence[str], where: str) -> list[str]:
+    chosen = []
+    for value in ids:
+        kind, text = classify_extension_id(value)
+        if kind != family:
+            raise InstallerError(f"{value!r} in {where} is not a "
+                                 f"{'Chrome extension' if family == 'chromium' else 'Firefox add-on'} id")
+        chosen.append(text)
+    return list(dict.fromkeys(chosen))
 
 
-def effective_extension_ids(
-    given: Sequence[str], existing: Mapping[str, Any], env: Mapping[str, str]
+def effective_ids(
+    family: Family, given: Sequence[str], existing: Mapping[str, Any], env: Mapping[str, str]
 ) -> list[str]:
-    """--extension-id, else the ids in force (environment > config file > the stub's id)."""
-    if given:
-        return _dedupe(given)
-    if env.get(ENV_EXTENSION_IDS):
-        return _dedupe([p for p in env[ENV_EXTENSION_IDS].split(",") if p.strip()])
-    configured = existing.get("extension_ids")
+    """This family's ids among --extension-id, else the ids in force (environment > config
+    file > the stub's id)."""
+    mine = [text for kind, text in map(classify_extension_id, given) if kind == family]
+    if mine:
+        return list(dict.fromkeys(mine))
+    key, env_name, default = ID_SOURCES[family]
+    if env.get(env_name):
+        return _of_family(family, [p for p in env[env_name].split(",") if p.strip()], env_name)
+    configured = existing.get(key)
     if isinstance(configured, str):
         configured = [p for p in configured.split(",") if p.strip()]
     if isinstance(configured, list) and configured and all(isinstance(i, str) for i in configured):
-        return _dedupe(configured)
-    return [STUB_EXTENSION_ID]
+        return _of_family(family, configured, f"the config key {key!r}")
+    return [default]
 
 
 def _absolute(path: Path) -> str:
@@ -61,9 +85,13 @@ def merged_config(
     models_dir: Path | None,
     catalog_dir: Path | None,
     default_catalog_dir: Path,
+    firefox_ids: Sequence[str] | None = None,
 ) -> dict[str, Any]:
+    """`firefox_ids`: written when Firefox is registered (or add-on ids were given)."""
     config = dict(existing)  # key order and unknown keys survive
     config["extension_ids"] = list(extension_ids)
+    if firefox_ids is not None:
+        config["firefox_extension_ids"] = list(firefox_ids)
     if models_dir is not None:
         config["models_dir"] = _absolute(models_dir)
     if catalog_dir is not None:

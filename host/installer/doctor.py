@@ -2,14 +2,15 @@
 
 Read-only, except that it starts each registered launcher once for a real framed `ping`. Both
 levels are checked because a user-level manifest shadows the system one even when it is broken
-(Chrome takes the first manifest it finds and never falls back). The exit status is 1 when
+(Chrome takes the first manifest it finds and never falls back). Firefox manifests are checked
+for the configured add-on ids, and pinged with Firefox's arguments: a wrong or missing id looks,
+from the extension, exactly like a missing host. The exit status is 1 when
 something is broken; each problem comes with its fix in words. Sandboxed (snap / flatpak)
 browsers and browsers found but not registered are warnings: they may be deliberate.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,14 +18,21 @@ from typing import TextIO
 
 from host import __version__
 from host.errors import ConfigError
-from host.installer.browsers import Browser
+from host.installer.browsers import Browser, Family
 from host.installer.launcher import Interpreter, command_line
 from host.installer.machine import Machine
-from host.installer.manifest import launcher_of, manifest_problems
+from host.installer.manifest import manifest_problems
 from host.installer.plan import SANDBOX_NOTE, Options, named_browsers
-from host.installer.probe import PingResult, ping
-from host.installer.targets import OsTargets, Target, targets_for
-from host.settings import STUB_EXTENSION_ID, Settings, default_log_dir, load_settings
+from host.installer.probe import PingResult, caller_args, ping
+from host.installer.registration import resolve
+from host.installer.targets import Detection, OsTargets, Target, targets_for
+from host.settings import (
+    STUB_EXTENSION_ID,
+    STUB_GECKO_ID,
+    Settings,
+    default_log_dir,
+    load_settings,
+)
 
 
 @dataclass
@@ -51,66 +59,63 @@ class Report:
 class Doctor:
     """Reads what each target holds; starts each distinct launcher once for a ping."""
 
-    def __init__(self, machine: Machine, interp: Interpreter, ids: tuple[str, ...]) -> None:
+    def __init__(self, machine: Machine, interp: Interpreter,
+                 ids: dict[Family, tuple[str, ...]]) -> None:
         self.machine = machine
         self.interp = interp
         self.ids = ids
         self.windows = machine.os == "windows"
-        self.pings: dict[str, PingResult] = {}
+        # (launcher, family) -> the ping as that family's browser would start it
+        self.pings: dict[tuple[str, Family], PingResult] = {}
 
-    def _ping(self, launcher: Path) -> PingResult:
-        key = str(launcher)
+    def _ping(self, launcher: Path, family: Family, manifest: Path) -> PingResult:
+        key = (str(launcher), family)
         if key not in self.pings:
-            self.pings[key] = ping(launcher, f"chrome-extension://{self.ids[0]}/")
+            ids = self.ids[family]
+            self.pings[key] = (ping(launcher, caller_args(family, ids[0], manifest)) if ids else
+                               PingResult(False, "no extension id is configured to call it as", 0.0))
         return self.pings[key]
 
-    def _manifest_path(self, target: Target, finding: Finding) -> Path | None:
-        if not (target.registry_key and target.hive):
-            return target.manifest_path
-        registry = self.machine.registry
-        if not registry.key_exists(target.hive, target.registry_key):
-            return None
-        finding.present = True
-        value = registry.get_default(target.hive, target.registry_key)
-        if not value:
-            finding.problems.append("the registry key has no default value (the manifest path)")
-            return None
-        return Path(value)
-
     def inspect(self, target: Target) -> Finding:
-        finding = Finding(target)
-        path = self._manifest_path(target, finding)
-        if path is None:
+        registration = resolve(self.machine, target)
+        finding = Finding(target, present=registration.present,
+                          problems=list(registration.problems))
+        path = registration.manifest_path
+        if path is None or registration.problems:
             return finding
-        if not (path.exists() or path.is_symlink()):
-            if finding.present:
-                finding.problems.append(f"the key names {path}, which does not exist")
-            return finding
-        finding.present = True
         finding.state = f"manifest {path}" if target.registry_key else "manifest"
-        try:
-            data = json.loads(path.read_bytes())
-        except OSError as exc:
-            finding.problems.append(f"the manifest cannot be read: {exc.strerror or exc}")
-            return finding
-        except ValueError as exc:
-            finding.problems.append(f"the manifest is not valid JSON: {exc}")
-            return finding
-        finding.problems += [f"the manifest {p}" for p in
-                             manifest_problems(data, self.ids, self.windows)]
-        launcher = launcher_of(data, path, self.windows) if isinstance(data, dict) else None
+        finding.problems += [f"the manifest {p}" for p in manifest_problems(
+            registration.data, self.ids[target.family], self.windows, target.family)]
+        launcher = registration.launcher
         if launcher is None:
             return finding
         finding.state += f" -> launcher {launcher}"
+        if target.level == "system":
+            finding.problems += self._system_problems(target, path, launcher)
         if not launcher.is_file():
             finding.problems.append(f"the launcher {launcher} does not exist")
         elif not self.windows and not os.access(launcher, os.X_OK):
             finding.problems.append(f"the launcher {launcher} is not executable")
         else:
-            finding.ping = self._ping(launcher)
+            finding.ping = self._ping(launcher, target.family, path)
             if not finding.ping.ok:
                 finding.problems.append(f"the launcher does not answer ping: {finding.ping.detail}")
         return finding
+
+    def _system_problems(self, target: Target, manifest: Path, launcher: Path) -> list[str]:
+        """A system-wide registration must name only files no user can change: whoever can
+        write them chooses what every account's browser runs."""
+        system = self.machine.system_dir
+        fix = (r"reinstall with install\install.ps1 --system" if self.windows
+               else "reinstall with `sudo sh install/install.sh --system`")
+        problems = []
+        if target.registry_key and system not in manifest.absolute().parents:
+            problems.append(f"the HKLM key names a manifest outside {system} ({manifest}); {fix}")
+        if system not in launcher.absolute().parents:
+            problems.append(f"the system-wide manifest names a launcher outside {system}: "
+                            f"whoever can write {launcher} chooses what every account's browser "
+                            f"runs; {fix}")
+        return problems
 
     def install_command(self, browser: Browser | None, level: str) -> str:
         args = ["install"]
@@ -152,6 +157,7 @@ def _settings_section(settings: Settings | None, error: str | None, out: TextIO)
         ("civitai url", desc["civitai_url"]),
         ("civitai api key", desc["civitai_api_key"] or "not set"),
         ("extension ids", ", ".join(desc["extension_ids"])),
+        ("firefox add-ons", ", ".join(desc["firefox_extension_ids"])),
         ("logs", str(default_log_dir())),
     ]
     for name, value in rows:
@@ -175,14 +181,41 @@ def _model_folders_section(settings: Settings, report: Report, out: TextIO) -> N
                                 "extra_model_paths; the main models folder keeps working"))
 
 
-def _check_browser(doctor: Doctor, os_targets: OsTargets, browser: Browser, system: bool,
-                   report: Report, out: TextIO) -> bool:
+@dataclass
+class BrowserCheck:
+    """One browser's findings at both levels, and whether it is on this machine."""
+
+    browser: Browser
+    user: list[Finding]
+    system: list[Finding]
+    detection: Detection
+
+    @property
+    def found(self) -> str:
+        """The evidence that the browser is on this machine, in words ("" when none)."""
+        return "; ".join(self.detection.installed + [str(s) for s in self.detection.sandboxed])
+
+    @property
+    def registered(self) -> bool:
+        return any(f.present for f in self.user + self.system)
+
+
+def _check_browser(doctor: Doctor, os_targets: OsTargets, browser: Browser) -> BrowserCheck:
+    return BrowserCheck(
+        browser,
+        [doctor.inspect(t) for t in os_targets.user_targets(browser)],
+        [doctor.inspect(t) for t in os_targets.system_targets(browser)],
+        os_targets.detect(browser),
+    )
+
+
+def _report_browser(doctor: Doctor, check: BrowserCheck, system: bool, report: Report,
+                    out: TextIO) -> bool:
     """Print one browser's block; return whether it has a working registration."""
-    detection = os_targets.detect(browser)
-    user = [doctor.inspect(t) for t in os_targets.user_targets(browser)]
-    system_findings = [doctor.inspect(t) for t in os_targets.system_targets(browser)]
-    found = "; ".join(detection.installed + detection.sandboxed) or "not found on this machine"
-    print(f"{browser.label} [{browser.key}]: {found}", file=out)
+    browser, user, system_findings = check.browser, check.user, check.system
+    detection = check.detection
+    print(f"{browser.label} [{browser.key}]: {check.found or 'not found on this machine'}",
+          file=out)
     for level, findings in (("user", user), ("system", system_findings)):
         for f in findings:
             if f.present:
@@ -207,9 +240,8 @@ def _check_browser(doctor: Doctor, os_targets: OsTargets, browser: Browser, syst
             f"`{doctor.install_command(browser, 'user')}`",
         ))
     registered = any(f.present for f in user + system_findings)
-    for evidence in detection.sandboxed:
-        kind = evidence.split(" ", 1)[0]
-        report.warnings.append(SANDBOX_NOTE.format(label=browser.label, kind=kind))
+    for sandbox in detection.sandboxed:
+        report.warnings.append(SANDBOX_NOTE.format(label=browser.label, kind=sandbox.kind))
     if detection.installed and not registered:
         report.warnings.append(
             f"{browser.label} is installed but the host is not registered with it; fix: "
@@ -227,7 +259,10 @@ def run_doctor(machine: Machine, interp: Interpreter, options: Options, out: Tex
         settings, error = None, exc.message
         report.problems.append((f"the config file is unusable: {exc.message}",
                                 "correct it (one JSON object) or move it away"))
-    ids = settings.extension_ids if settings else (STUB_EXTENSION_ID,)
+    ids: dict[Family, tuple[str, ...]] = {
+        "chromium": settings.extension_ids if settings else (STUB_EXTENSION_ID,),
+        "gecko": settings.firefox_extension_ids if settings else (STUB_GECKO_ID,),
+    }
     print(f"catalog-host doctor ({__version__}, {machine.os})\n", file=out)
     _settings_section(settings, error, out)
     if settings and settings.models_dir is None:
@@ -253,8 +288,14 @@ def run_doctor(machine: Machine, interp: Interpreter, options: Options, out: Tex
                                     "re-run install with the same --user-data-dir"))
     else:
         browsers = named_browsers(os_targets, options.browsers or ["all"])
-        for browser in browsers:
-            working |= _check_browser(doctor, os_targets, browser, options.system, report, out)
+        checks = [_check_browser(doctor, os_targets, browser) for browser in browsers]
+        absent = [c.browser.label for c in checks if not (c.found or c.registered)]
+        for check in checks:
+            if check.found or check.registered:
+                working |= _report_browser(doctor, check, options.system, report, out)
+        if absent:
+            print(f"Not found on this machine (nothing registered): {', '.join(absent)}",
+                  file=out)
     _host_view_warnings(doctor, settings, report)
     if not working:
         report.problems.append(("the host is not registered (and working) with any browser "
@@ -266,7 +307,7 @@ def _host_view_warnings(doctor: Doctor, settings: Settings | None, report: Repor
     """The host the browser starts may see other folders than this shell (other environment)."""
     if settings is None:
         return
-    for launcher, result in doctor.pings.items():
+    for (launcher, _family), result in doctor.pings.items():
         seen = (result.result or {}).get("catalog_dir")
         if result.ok and isinstance(seen, str) and Path(seen) != Path(settings.catalog_dir):
             report.warnings.append(

@@ -105,8 +105,35 @@ def posix_script(interp: Interpreter, config_path: Path | None) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def plan_launcher(machine: Machine, interp: Interpreter, pin_config: bool = True) -> Launcher:
-    """`pin_config` False (a --system install): every user's host reads that user's own config."""
+def _inside(path: Path, folder: Path) -> bool:
+    return folder == path or folder in path.parents
+
+
+def check_system_interpreter(machine: Machine, interp: Interpreter) -> None:
+    """A --system launcher must run only root-owned code: the interpreter (its venv) and the
+    package must live in the system folder, never in a user's home or a checkout."""
+    where = machine.system_dir
+    program = interp.scripts_dir if machine.os == "windows" else Path(interp.python)
+    # The venv's own folder, symlinks resolved: a link in the system folder to a venv in a
+    # home is refused too (the python inside a venv is itself a link, to a system Python).
+    folder = (program if machine.os == "windows" else program.parent).resolve()
+    if interp.package_parent is not None or not _inside(folder, where.resolve()):
+        shown = interp.package_parent or program
+        script = r"install\install.ps1 --system" if machine.os == "windows" else (
+            "sudo sh install/install.sh --system")
+        raise InstallerError(
+            f"a system-wide install must run from a virtual environment in {where}, not from "
+            f"{shown}: every account's browser would start it, and whoever can write there could "
+            "change what they run",
+            fix=f"run `{script}` (it creates {where / 'venv'}), or leave out --system",
+        )
+
+
+def plan_launcher(machine: Machine, interp: Interpreter, system: bool = False) -> Launcher:
+    """`system`: the launcher goes into the root-owned system folder and pins no config file
+    (every user's host reads that user's own config)."""
+    if system:
+        check_system_interpreter(machine, interp)
     if machine.os == "windows":
         exe = interp.scripts_dir / WINDOWS_EXE
         if not exe.is_file():
@@ -115,8 +142,13 @@ def plan_launcher(machine: Machine, interp: Interpreter, pin_config: bool = True
                 fix="install the package into this Python first (install\\install.ps1 does it)",
             )
         return Launcher(exe, None)
-    path = machine.data_dir / "bin" / LAUNCHER_NAME
-    return Launcher(path, posix_script(interp, machine.config_path if pin_config else None))
+    path = launcher_path(machine, system)
+    return Launcher(path, posix_script(interp, None if system else machine.config_path))
+
+
+def launcher_path(machine: Machine, system: bool) -> Path:
+    """Where install writes the POSIX launcher script."""
+    return (machine.system_dir if system else machine.data_dir) / "bin" / LAUNCHER_NAME
 
 
 def command_line(machine: Machine, interp: Interpreter, *args: str) -> str:

@@ -44,6 +44,15 @@ def _config_path(env: Mapping[str, str]) -> Path:
     return Path(os.path.expanduser(explicit)) if explicit else default_config_path()
 
 
+def system_dir(os_name: OsName, root: Path, program_files: Path) -> Path:
+    """Where --system installs put the venv and the launcher (root- or admin-owned)."""
+    if os_name == "windows":
+        return program_files / APP_NAME
+    if os_name == "macos":
+        return root / "Library" / "Application Support" / APP_NAME
+    return root / "opt" / APP_NAME
+
+
 @dataclass
 class Machine:
     os: OsName
@@ -53,8 +62,10 @@ class Machine:
     root: Path
     # Our own folders: launchers (bin/), Windows manifests; the product venv lives here too.
     data_dir: Path
-    # Where Windows system-level (HKLM) manifests go: %ProgramData%\catalog-host.
-    system_data_dir: Path
+    # The product's root-owned home for --system installs: its venv, the launcher (bin/) and,
+    # on Windows, the HKLM manifests. Only administrators can write there, so no user can swap
+    # the program another account's browser (or root) runs.
+    system_dir: Path
     config_path: Path
     registry: Registry = field(default_factory=DictRegistry)
     # Finds a command on PATH (browser detection); replaced in tests.
@@ -64,24 +75,19 @@ class Machine:
     def current(cls) -> Machine:
         env = dict(os.environ)
         os_name = current_os()
-        if os_name == "windows":
-            root = Path(env.get("SystemDrive", "C:") + "\\")
-            program_data = Path(env.get("ProgramData") or root / "ProgramData")
-            registry: Registry = WindowsRegistry()
-        else:
-            root = Path("/")
-            program_data = root / "var" / "lib"  # unused off Windows
-            registry = DictRegistry()
+        registry: Registry = WindowsRegistry() if os_name == "windows" else DictRegistry()
+        root = Path(env.get("SystemDrive", "C:") + "\\") if os_name == "windows" else Path("/")
+        program_files = Path(env.get("ProgramFiles") or root / "Program Files")
         if env.get(ENV_INSTALL_ROOT):
             root = Path(env[ENV_INSTALL_ROOT])
-            program_data = root / "ProgramData"
+            program_files = root / "Program Files"
         return cls(
             os=os_name,
             home=Path.home(),
             env=env,
             root=root,
             data_dir=_user_data_dir(),
-            system_data_dir=program_data / APP_NAME,
+            system_dir=system_dir(os_name, root, program_files),
             config_path=_config_path(env),
             registry=registry,
             which=lambda name: shutil.which(name, path=env.get("PATH")),

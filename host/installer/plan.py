@@ -8,7 +8,6 @@ launcher that is not there yet; uninstall removes in the reverse order.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,17 +21,13 @@ from host.installer.actions import (
     SetRegistryDefault,
     WriteFile,
 )
-from host.installer.browsers import BY_KEY, Browser
-from host.installer.configfile import (
-    config_bytes,
-    effective_extension_ids,
-    merged_config,
-    read_existing,
-)
+from host.installer.browsers import BY_KEY, Browser, Family
+from host.installer.configfile import config_bytes, effective_ids, merged_config, read_existing
 from host.installer.errors import InstallerError
-from host.installer.launcher import LAUNCHER_NAME, Interpreter, Launcher, plan_launcher
+from host.installer.launcher import Interpreter, Launcher, launcher_path, plan_launcher
 from host.installer.machine import Machine
-from host.installer.manifest import build_manifest, manifest_bytes
+from host.installer.manifest import build_manifest, classify_extension_id, manifest_bytes
+from host.installer.registration import resolve
 from host.installer.targets import OsTargets, Target, merge_targets, targets_for
 
 # install.sh / install.ps1 drop this file into the venv they create: `uninstall --remove-venv`
@@ -83,9 +78,9 @@ def named_browsers(os_targets: OsTargets, names: list[str]) -> list[Browser]:
 def _sandbox_notes(os_targets: OsTargets, browsers: list[Browser]) -> list[str]:
     notes = []
     for browser in browsers:
-        for evidence in os_targets.detect(browser).sandboxed:
-            kind = evidence.split(" ", 1)[0]
-            notes.append(SANDBOX_NOTE.format(label=browser.label, kind=kind) + f" [{evidence}]")
+        for sandbox in os_targets.detect(browser).sandboxed:
+            notes.append(SANDBOX_NOTE.format(label=browser.label, kind=sandbox.kind)
+                         + f" [{sandbox}]")
     return notes
 
 
@@ -94,9 +89,14 @@ def select_targets(os_targets: OsTargets, options: Options, uninstall: bool) -> 
     if options.user_data_dir is not None:
         if options.system:
             raise InstallerError("--system and --user-data-dir cannot be combined")
+        named = named_browsers(os_targets, options.browsers)
+        if any(b.family == "gecko" for b in named):
+            raise InstallerError(
+                "--user-data-dir is a Chromium flag: Firefox reads native-messaging hosts only "
+                "from its own folders, whatever profile it runs",
+                fix="install for Firefox without --user-data-dir")
         target = os_targets.profile_target(options.user_data_dir)
-        ignoring = [b.label for b in named_browsers(os_targets, options.browsers)
-                    if not b.follows_user_data_dir]
+        ignoring = [b.label for b in named if not b.follows_user_data_dir]
         notes = [f"{label} ignores --user-data-dir for native messaging: it reads only its "
                  "default folder" for label in ignoring]
         return Selection([target], notes)
@@ -114,8 +114,10 @@ def select_targets(os_targets: OsTargets, options: Options, uninstall: bool) -> 
                                             if detections[b.key].sandboxed])
         if not browsers:
             raise InstallerError(
-                "found no Chromium-family browser on this machine (no profile folder, no command)",
-                fix="name the browser(s): --browser chrome|chromium|edge|brave|vivaldi|opera|...|all",
+                "found no browser on this machine, Chromium family or Firefox (no profile folder, "
+                "no command)",
+                fix="name the browser(s): --browser chrome|chromium|edge|brave|vivaldi|opera|"
+                "firefox|...|all",
             )
     targets: list[Target] = []
     for browser in browsers:
@@ -133,8 +135,10 @@ class InstallPlan:
     actions: list[Action]
     selection: Selection
     launcher: Launcher
-    manifest: dict[str, Any]
-    extension_ids: list[str]
+    # One manifest per browser family being registered (they differ in the allowed-callers key).
+    manifests: dict[Family, dict[str, Any]]
+    # The allowed ids per family (Chrome extension ids, Firefox add-on ids).
+    ids: dict[Family, list[str]]
     config_path: Path
     config: dict[str, Any]
 
@@ -142,42 +146,41 @@ class InstallPlan:
 def install_plan(machine: Machine, options: Options, interp: Interpreter) -> InstallPlan:
     os_targets = targets_for(machine)
     selection = select_targets(os_targets, options, uninstall=False)
+    if options.system and (options.models_dir or options.catalog_dir):
+        raise InstallerError(
+            "--models-dir and --catalog-dir are each user's own settings; a system-wide install "
+            "writes nothing in any user's home",
+            fix="run `install --models-dir DIR` as each user (without --system), or write them in "
+            "that user's config file",
+        )
     existing = read_existing(machine.config_path)
-    ids = effective_extension_ids(options.extension_ids, existing, machine.env)
+    ids: dict[Family, list[str]] = {
+        family: effective_ids(family, options.extension_ids, existing, machine.env)
+        for family in ("chromium", "gecko")
+    }
+    families = list(dict.fromkeys(t.family for t in selection.targets))
+    given_gecko = any(classify_extension_id(i)[0] == "gecko" for i in options.extension_ids)
     # The same folder as host.settings.default_catalog_dir(), for the machine being installed.
-    config = merged_config(existing, ids, options.models_dir, options.catalog_dir,
-                           machine.data_dir / "catalogs")
-    launcher = plan_launcher(machine, interp, pin_config=not options.system)
-    manifest = build_manifest(str(launcher.path), ids)
-    content = manifest_bytes(manifest)
+    config = merged_config(existing, ids["chromium"], options.models_dir, options.catalog_dir,
+                           machine.data_dir / "catalogs",
+                           ids["gecko"] if "gecko" in families or given_gecko else None)
+    launcher = plan_launcher(machine, interp, system=options.system)
+    manifests = {f: build_manifest(str(launcher.path), ids[f], f) for f in families}
 
-    actions: list[Action] = [
+    # A system-wide install (run as root) never writes into a home: no root-owned config file
+    # where the user lives. Each user's host reads that user's own config.
+    actions: list[Action] = [] if options.system else [
         WriteFile("config", machine.config_path, config_bytes(config), private=True)
     ]
     if launcher.content is not None:
         actions.append(WriteFile("launcher", launcher.path, launcher.content, executable=True))
     for target in selection.targets:
-        actions.append(WriteFile("manifest", target.manifest_path, content))
+        actions.append(WriteFile("manifest", target.manifest_path,
+                                 manifest_bytes(manifests[target.family])))
         if target.registry_key and target.hive:
             actions.append(SetRegistryDefault(machine.registry, target.hive, target.registry_key,
                                               str(target.manifest_path)))
-    return InstallPlan(actions, selection, launcher, manifest, ids, machine.config_path, config)
-
-
-def registered_launcher(machine: Machine, target: Target) -> str | None:
-    """The `path` of the manifest registered at this target, if one is there and readable."""
-    manifest_path: Path | None = target.manifest_path
-    if target.registry_key and target.hive:
-        value = machine.registry.get_default(target.hive, target.registry_key)
-        manifest_path = Path(value) if value else None
-    if manifest_path is None:
-        return None
-    try:
-        data = json.loads(manifest_path.read_bytes())
-    except (OSError, ValueError):
-        return None
-    path = data.get("path") if isinstance(data, dict) else None
-    return path if isinstance(path, str) else None
+    return InstallPlan(actions, selection, launcher, manifests, ids, machine.config_path, config)
 
 
 def _all_known_targets(os_targets: OsTargets) -> list[Target]:
@@ -187,8 +190,8 @@ def _all_known_targets(os_targets: OsTargets) -> list[Target]:
     return merge_targets(found)
 
 
-def _venv_candidates(machine: Machine) -> list[Path]:
-    candidates = [machine.data_dir / "venv"]
+def _venv_candidates(machine: Machine, system: bool) -> list[Path]:
+    candidates = [(machine.system_dir if system else machine.data_dir) / "venv"]
     if machine.env.get(ENV_VENV):
         candidates.insert(0, Path(machine.env[ENV_VENV]))
     if sys.prefix != sys.base_prefix:
@@ -217,18 +220,19 @@ def uninstall_plan(machine: Machine, options: Options) -> UninstallPlan:
 
     kept: list[str] = []
     if machine.os != "windows":  # on Windows the launcher is the venv's own .exe
-        launcher = machine.data_dir / "bin" / LAUNCHER_NAME
+        launcher = launcher_path(machine, options.system)
         leaving = {t.identity for t in selection.targets}
         still_used = [t.where for t in _all_known_targets(os_targets)
                       if t.identity not in leaving
-                      and registered_launcher(machine, t) == str(launcher)]
+                      and resolve(machine, t).launcher == launcher]
         if still_used:
             kept.append(f"launcher {launcher} (still registered at {', '.join(still_used)})")
         else:
-            # Our data folder goes too if that leaves it empty (rmdir: never the catalog in it).
-            actions.append(RemoveFile("launcher", launcher, machine.data_dir.parent))
+            # Our folder goes too if that leaves it empty (rmdir: never the catalog in it).
+            actions.append(RemoveFile("launcher", launcher, launcher.parent.parent.parent))
     if options.remove_venv:
-        marked = [p for p in _venv_candidates(machine) if (p / VENV_MARKER).is_file()]
+        candidates = _venv_candidates(machine, options.system)
+        marked = [p for p in candidates if (p / VENV_MARKER).is_file()]
         running = Path(sys.prefix).absolute()
         for venv in marked:
             if machine.os == "windows" and venv == running:
@@ -239,6 +243,6 @@ def uninstall_plan(machine: Machine, options: Options) -> UninstallPlan:
                 actions.append(RemoveTree("virtual environment", venv))
         if not marked:
             kept.append("no venv removed: none of "
-                        + ", ".join(str(p) for p in _venv_candidates(machine))
+                        + ", ".join(str(p) for p in _venv_candidates(machine, options.system))
                         + " was created by install.sh / install.ps1")
     return UninstallPlan(actions, selection, kept)

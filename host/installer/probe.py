@@ -1,6 +1,7 @@
 """A real `ping` through a launcher, started exactly as a browser starts it.
 
-argv[1] is the caller's origin, the request is one length-prefixed JSON frame on stdin, the reply
+The arguments are the browser's (`caller_args`): Chrome's origin, or Firefox's manifest path
+and add-on id. The request is one length-prefixed JSON frame on stdin, the reply
 one frame on stdout; stdin is then closed, as after `sendNativeMessage`. Used by install (its
 final self-check) and doctor. Stdlib only; every wait has a timeout.
 """
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from host.framing import HEADER
+from host.installer.browsers import Family
+from host.settings import origin_of
 
 PING_ID = "catalog-host-probe"
 TIMEOUT_S = 15.0
@@ -33,12 +36,23 @@ def _tail(data: bytes, limit: int = 400) -> str:
     return text[-limit:] if text else "(nothing)"
 
 
-def ping(program: Path, origin: str, timeout: float = TIMEOUT_S) -> PingResult:
+def caller_args(family: Family, extension_id: str, manifest_path: Path | None) -> list[str]:
+    """What the browser of `family` passes to the host when `extension_id` calls it."""
+    if family == "gecko":
+        return [str(manifest_path), extension_id]
+    return [origin_of(extension_id)]
+
+
+def describe_caller(args: list[str]) -> str:
+    return args[0] if len(args) == 1 else f"Firefox add-on {args[-1]}"
+
+
+def ping(program: Path, args: list[str], timeout: float = TIMEOUT_S) -> PingResult:
     body = json.dumps({"op": "ping", "id": PING_ID}).encode("utf-8")
     start = time.perf_counter()
     try:
         proc = subprocess.run(
-            [str(program), origin],
+            [str(program), *args],
             input=HEADER.pack(len(body)) + body,
             capture_output=True,
             timeout=timeout,

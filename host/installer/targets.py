@@ -1,8 +1,9 @@
-"""Where each browser looks for our manifest, per OS: one class per OS, all importable everywhere.
+"""Where each browser looks for our manifest: one POSIX class (Linux and macOS, reading the
+browser table's per-OS `places`) and one Windows class (registry), importable everywhere.
 
 A `Target` is one place a browser reads: a manifest file, plus on Windows the registry key whose
-default value names that file. `targets_for(machine)` picks the class for the machine's OS (the
-only place that branches on it). Detection (is the browser here? is it a snap or flatpak?) only
+default value names that file. `targets_for(machine)` picks the class for the machine's OS.
+Detection (is the browser here? is it a snap or flatpak?) only
 looks at folders and PATH; it never starts a browser.
 """
 
@@ -14,15 +15,13 @@ from pathlib import Path
 from typing import Literal
 
 from host import HOST_NAME
-from host.installer.browsers import BROWSERS, Browser
+from host.installer.browsers import BROWSERS, CHROMIUM_HOSTS, Browser, Family, Places
 from host.installer.errors import InstallerError
 from host.installer.machine import Machine, OsName
 from host.installer.registry import Hive
 
 Level = Literal["user", "system", "profile"]
 MANIFEST_FILE = f"{HOST_NAME}.json"
-# Chromium's name for the per-profile folder of user-level hosts (Linux and macOS).
-USER_HOSTS_FOLDER = "NativeMessagingHosts"
 
 
 @dataclass(frozen=True)
@@ -36,6 +35,8 @@ class Target:
     hive: Hive | None = None
     registry_key: str | None = None
     browsers: tuple[str, ...] = ()
+    # Which manifest the place takes: Chromium's (allowed_origins) or Firefox's.
+    family: Family = "chromium"
 
     @property
     def identity(self) -> tuple[str, str | None, str | None]:
@@ -49,12 +50,27 @@ class Target:
         return str(self.manifest_path)
 
 
+SandboxKind = Literal["snap", "flatpak"]
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """A sandboxed copy of a browser (it cannot start host programs), and where it was seen."""
+
+    kind: SandboxKind
+    package: str
+    path: Path
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.package} ({self.path})"
+
+
 @dataclass
 class Detection:
-    """Evidence that a browser is installed here, and that it is sandboxed (snap / flatpak)."""
+    """Evidence that a browser is installed here (in words), and its sandboxed copies."""
 
     installed: list[str] = field(default_factory=list)
-    sandboxed: list[str] = field(default_factory=list)
+    sandboxed: list[Sandbox] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
@@ -75,10 +91,9 @@ def merge_targets(targets: list[Target]) -> list[Target]:
 
 
 class OsTargets(ABC):
-    os: OsName
-
     def __init__(self, machine: Machine) -> None:
         self.machine = machine
+        self.os: OsName = machine.os
 
     def browsers(self) -> list[Browser]:
         """The browsers that exist on this OS, in table order."""
@@ -99,59 +114,20 @@ class OsTargets(ABC):
     def profile_target(self, user_data_dir: Path) -> Target:
         """A browser started with --user-data-dir=DIR reads user-level hosts only from DIR."""
         folder = Path(user_data_dir).expanduser().absolute()
-        return Target("profile", folder / USER_HOSTS_FOLDER / MANIFEST_FILE, prune_stop=folder)
-
-    def _sandbox_evidence(self, browser: Browser) -> list[str]:
-        return []
+        return Target("profile", folder / CHROMIUM_HOSTS / MANIFEST_FILE, prune_stop=folder)
 
 
-class _PosixTargets(OsTargets):
-    """Linux and macOS: user folders under a config base, system folders under the root."""
+class PosixTargets(OsTargets):
+    """Linux and macOS: the rows' `places` for this OS, under a user base or the root."""
 
-    @abstractmethod
-    def folders(self, browser: Browser) -> tuple[str, ...]: ...
+    def _places(self, browser: Browser) -> Places | None:
+        return browser.places.get("macos" if self.os == "macos" else "linux")
 
-    @abstractmethod
-    def system_folder(self, browser: Browser) -> str | None: ...
-
-    @property
-    @abstractmethod
-    def config_base(self) -> Path: ...
-
-    def supports(self, browser: Browser) -> bool:
-        return bool(self.folders(browser))
-
-    def user_targets(self, browser: Browser) -> list[Target]:
-        base = self.config_base
-        return [
-            Target("user", base / f / USER_HOSTS_FOLDER / MANIFEST_FILE, prune_stop=base,
-                   browsers=(browser.key,))
-            for f in self.folders(browser)
-        ]
-
-    def system_targets(self, browser: Browser) -> list[Target]:
-        folder = self.system_folder(browser)
-        if folder is None:
-            return []
-        hosts = self.machine.root / folder
-        # Only our file and, when left empty, the hosts folder itself: never more of /etc.
-        return [Target("system", hosts / MANIFEST_FILE, prune_stop=hosts.parent,
-                       browsers=(browser.key,))]
-
-    def _installed_evidence(self, browser: Browser) -> list[str]:
-        folders = self.folders(browser)
-        own = self.config_base / folders[0] if folders else None
-        return [f"{own} exists"] if own is not None and own.is_dir() else []
-
-    def detect(self, browser: Browser) -> Detection:
-        return Detection(self._installed_evidence(browser), self._sandbox_evidence(browser))
-
-
-class LinuxTargets(_PosixTargets):
-    os: OsName = "linux"
-
-    @property
-    def config_base(self) -> Path:
+    def base(self, places: Places) -> Path:
+        if places.base == "home":
+            return self.machine.home
+        if self.os == "macos":
+            return self.machine.home / "Library" / "Application Support"
         # Chromium's own rule (chrome_paths_linux.cc): CHROME_CONFIG_HOME, then
         # XDG_CONFIG_HOME, then ~/.config.
         env = self.machine.env
@@ -160,66 +136,75 @@ class LinuxTargets(_PosixTargets):
                 return Path(env[name])
         return self.machine.home / ".config"
 
-    def folders(self, browser: Browser) -> tuple[str, ...]:
-        return browser.linux or ()
+    def supports(self, browser: Browser) -> bool:
+        return self._places(browser) is not None
 
-    def system_folder(self, browser: Browser) -> str | None:
-        return browser.linux_system
+    def user_targets(self, browser: Browser) -> list[Target]:
+        places = self._places(browser)
+        if places is None:
+            return []
+        base = self.base(places)
+        return [Target("user", base / folder / MANIFEST_FILE, prune_stop=base,
+                       browsers=(browser.key,), family=browser.family) for folder in places.user]
 
-    def _installed_evidence(self, browser: Browser) -> list[str]:
-        evidence = super()._installed_evidence(browser)
+    def system_targets(self, browser: Browser) -> list[Target]:
+        places = self._places(browser)
+        if places is None or places.system is None:
+            return []
+        hosts = self.machine.root / places.system
+        # Only our file and, when left empty, the hosts folder itself: never more of /etc.
+        return [Target("system", hosts / MANIFEST_FILE, prune_stop=hosts.parent,
+                       browsers=(browser.key,), family=browser.family)]
+
+    def detect(self, browser: Browser) -> Detection:
+        places = self._places(browser)
+        detection = Detection()
+        if places is None:
+            return detection
+        seen = self.base(places) / places.seen
+        if seen.is_dir():
+            detection.installed.append(f"{seen} exists")
+        if self.os == "macos":
+            for app in browser.macos_apps:
+                for apps in (self.machine.root / "Applications", self.machine.home / "Applications"):
+                    if (apps / app).is_dir():
+                        detection.installed.append(f"{apps / app} exists")
+            return detection
         for command in browser.linux_commands:
             found = self.machine.which(command)
             if found and not found.startswith("/snap/"):
-                evidence.append(f"command {command} at {found}")
-        return evidence
+                detection.installed.append(f"command {command} at {found}")
+        detection.sandboxed = self._sandboxes(browser)
+        return detection
 
-    def _sandbox_evidence(self, browser: Browser) -> list[str]:
+    def _sandboxes(self, browser: Browser) -> list[Sandbox]:
         root, home = self.machine.root, self.machine.home
-        evidence = []
+        places: list[tuple[SandboxKind, str | None, tuple[Path, ...]]] = []
         if browser.snap:
-            places = (root / "snap" / browser.snap, root / "snap" / "bin" / browser.snap,
-                      home / "snap" / browser.snap)
-            evidence += [f"snap {browser.snap} ({p})" for p in places if p.exists()][:1]
+            places.append(("snap", browser.snap, (
+                root / "snap" / browser.snap, root / "snap" / "bin" / browser.snap,
+                home / "snap" / browser.snap)))
         if browser.flatpak:
-            places = (home / ".var" / "app" / browser.flatpak,
-                      root / "var" / "lib" / "flatpak" / "app" / browser.flatpak,
-                      home / ".local" / "share" / "flatpak" / "app" / browser.flatpak)
-            evidence += [f"flatpak {browser.flatpak} ({p})" for p in places if p.exists()][:1]
-        return evidence
-
-
-class MacTargets(_PosixTargets):
-    os: OsName = "macos"
-
-    @property
-    def config_base(self) -> Path:
-        return self.machine.home / "Library" / "Application Support"
-
-    def folders(self, browser: Browser) -> tuple[str, ...]:
-        return browser.macos or ()
-
-    def system_folder(self, browser: Browser) -> str | None:
-        return browser.macos_system
-
-    def _installed_evidence(self, browser: Browser) -> list[str]:
-        evidence = super()._installed_evidence(browser)
-        for app in browser.macos_apps:
-            for apps in (self.machine.root / "Applications", self.machine.home / "Applications"):
-                if (apps / app).is_dir():
-                    evidence.append(f"{apps / app} exists")
-        return evidence
+            places.append(("flatpak", browser.flatpak, (
+                home / ".var" / "app" / browser.flatpak,
+                root / "var" / "lib" / "flatpak" / "app" / browser.flatpak,
+                home / ".local" / "share" / "flatpak" / "app" / browser.flatpak)))
+        found = []
+        for kind, package, paths in places:
+            seen = [p for p in paths if p.exists()]
+            if package and seen:
+                found.append(Sandbox(kind, package, seen[0]))
+        return found
 
 
 class WindowsTargets(OsTargets):
     """Windows: a registry key per browser family, whose default value names a manifest file.
 
     Browsers there read no folder, so the manifests live in our own data folder (user level) or
-    in %ProgramData%\\catalog-host (system level, HKLM), one per family so that uninstalling one
-    family never leaves another's key pointing at a deleted file.
+    in %ProgramFiles%\\catalog-host (system level, HKLM: only administrators write there), one
+    per family so that uninstalling one family never leaves another's key pointing at a
+    deleted file.
     """
-
-    os: OsName = "windows"
 
     def supports(self, browser: Browser) -> bool:
         return browser.windows is not None
@@ -231,18 +216,19 @@ class WindowsTargets(OsTargets):
         slug = family.replace("\\", "-").lower()
         return [Target(
             level,
-            base / USER_HOSTS_FOLDER / slug / MANIFEST_FILE,
+            base / CHROMIUM_HOSTS / slug / MANIFEST_FILE,
             prune_stop=base.parent,  # our folder too, once empty (rmdir: never a catalog)
             hive=hive,
             registry_key=f"Software\\{family}\\NativeMessagingHosts\\{HOST_NAME}",
             browsers=(browser.key,),
+            family=browser.family,
         )]
 
     def user_targets(self, browser: Browser) -> list[Target]:
         return self._target(browser, "user", "HKCU", self.machine.data_dir)
 
     def system_targets(self, browser: Browser) -> list[Target]:
-        return self._target(browser, "system", "HKLM", self.machine.system_data_dir)
+        return self._target(browser, "system", "HKLM", self.machine.system_dir)
 
     def profile_target(self, user_data_dir: Path) -> Target:
         raise InstallerError(
@@ -255,20 +241,11 @@ class WindowsTargets(OsTargets):
         family = browser.windows
         registry = self.machine.registry
         hives: tuple[Hive, ...] = ("HKCU", "HKLM")
-        evidence = [
-            f"registry key {hive}\\Software\\{family} exists"
-            for hive in hives
-            if family and registry.key_exists(hive, f"Software\\{family}")
-        ]
+        seen = browser.windows_seen or f"Software\\{browser.windows}"
+        evidence = [f"registry key {hive}\\{seen} exists"
+                    for hive in hives if family and registry.key_exists(hive, seen)]
         return Detection(evidence[:1], [])
 
 
-_CLASSES: dict[OsName, type[OsTargets]] = {
-    "linux": LinuxTargets,
-    "macos": MacTargets,
-    "windows": WindowsTargets,
-}
-
-
 def targets_for(machine: Machine) -> OsTargets:
-    return _CLASSES[machine.os](machine)
+    return WindowsTargets(machine) if machine.os == "windows" else PosixTargets(machine)

@@ -16,6 +16,7 @@ import pytest
 
 from tests.browser.harness import STUB_ID, World, find_chromium
 from tests.support.fake_civitai import FakeCivitai
+from tests.support.fake_storage import FakeStorage
 
 
 def _require_browser() -> bool:
@@ -62,9 +63,13 @@ def world(browser_world: World, fake_civitai: FakeCivitai) -> Iterator[World]:
     """The session's browser, with empty catalogs, the host installed for the stub only."""
     browser_world.reset()
     fake_civitai.reset()
-    if not browser_world.install_is_default:  # a previous test changed it
+    if not browser_world.install_is_default:  # a previous test changed it (or the config)
+        browser_world.config_path.unlink(missing_ok=True)  # no key or id of its left behind
         browser_world.install_host(STUB_ID)
-    yield browser_world
+    try:
+        yield browser_world
+    finally:
+        browser_world.stop_downloads()  # no download worker outlives its test
     assert not fake_civitai.errors, fake_civitai.errors
 
 
@@ -74,3 +79,10 @@ def shots(tmp_path: Path) -> Path:
     folder = tmp_path / "screenshots"
     folder.mkdir()
     return folder
+
+
+@pytest.fixture
+def fake_storage() -> Iterator[FakeStorage]:
+    """CivitAI's file storage (the target of the download endpoint's 302), on 127.0.0.1."""
+    with FakeStorage() as storage:
+        yield storage

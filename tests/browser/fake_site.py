@@ -118,6 +118,26 @@ class ModelPage:
 <body><div id="__next">{body}</div>{data}</body></html>"""
 
 
+def home_page_html(models: list[ModelPage]) -> str:
+    """The site's home page (a feed of model cards, no model data), from which a person reaches
+    model pages by in-app navigation."""
+    cards = "\n".join(
+        f'<a class="card" href="/models/{m.model_id}">{html.escape(m.name)}</a>' for m in models
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Civitai: the home of open-source generative AI</title>
+<style>
+  body {{ margin: 0; font: 15px/1.5 system-ui, sans-serif; background: #1a1b1e; color: #c1c2c5; }}
+  header.site {{ height: 56px; display: flex; align-items: center; padding: 0 24px; background: #25262b; }}
+  .logo {{ font-weight: 800; font-size: 22px; color: #fff; }}
+  main {{ padding: 24px; max-width: 760px; }}
+  .card {{ display: block; padding: 12px; margin: 8px 0; border-radius: 8px; background: #2c2e33;
+    color: #a5d8ff; text-decoration: none; }}
+</style></head>
+<body><div id="__next"><header class="site"><span class="logo">civitai</span></header>
+<main><h1>Home</h1><section class="feed">{cards}</section></main></div></body></html>"""
+
+
 @dataclass
 class FakeSite:
     """Pages by path (query ignored); a fulfilled or failed answer for every request."""
@@ -131,6 +151,12 @@ class FakeSite:
         path = f"/models/{page.model_id}"
         with self._lock:
             self.pages[path] = page.html()
+        return f"https://civitai.com{path}"
+
+    def put_html(self, path: str, page: str) -> str:
+        """Any other page of the site (the home page, a creator's page)."""
+        with self._lock:
+            self.pages[path] = page
         return f"https://civitai.com{path}"
 
     def clear(self) -> None:

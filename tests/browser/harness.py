@@ -103,6 +103,21 @@ def catalog_document(categories: dict[str, list[dict[str, Any]]]) -> dict[str, A
     }
 
 
+def _alive(pid: int) -> bool:
+    """A running process (a zombie, exited but not reaped, is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
 # --- the world --------------------------------------------------------------------------------
 
 
@@ -119,7 +134,7 @@ class World:
     site: FakeSite = field(default_factory=FakeSite)
     browser: Browser | None = None
     worker: Session | None = None
-    pages: list[PageView | PopupView] = field(default_factory=list)
+    pages: list[PageView | PopupView | ActionsView] = field(default_factory=list)
     browser_errors: list[BaseException] = field(default_factory=list)
     # False once a test changed the installation (uninstalled, other ids, edited config)
     install_is_default: bool = False
@@ -178,6 +193,22 @@ class World:
         self.install_is_default = extension_ids in ((), (STUB_ID,))
         return done
 
+    def answer_late(self, marker: str, delay_s: float) -> None:
+        """Make the browser start the host through `late_host.py`: replies to requests whose
+        JSON contains `marker` (and every reply after them) come `delay_s` seconds late.
+        Test-only; the next test's fixture reinstalls the plain host."""
+        manifest = json.loads(self.host_manifest.read_text("utf-8"))
+        wrapper = self.root / "late-host.sh"
+        wrapper.write_text(
+            "#!/bin/sh\n"
+            f'exec "{sys.executable}" "{Path(__file__).with_name("late_host.py")}" '
+            f'{delay_s} "{marker}" "{manifest["path"]}" "$@"\n'
+        )
+        wrapper.chmod(0o755)
+        manifest["path"] = str(wrapper)
+        write_atomically(self.host_manifest, json.dumps(manifest, indent=2).encode())
+        self.install_is_default = False
+
     def uninstall_host(self) -> subprocess.CompletedProcess[str]:
         self.install_is_default = False
         return self.installer("uninstall")
@@ -234,17 +265,46 @@ class World:
         """
         assert self.browser is not None
         for page in self.pages:
-            page.session.navigate("about:blank")
+            if isinstance(page, ActionsView):  # a popup: just close it (it may be gone already)
+                page.close()
+        for page in self.pages:
+            if not isinstance(page, ActionsView):
+                page.session.navigate("about:blank")
         for page in self.pages:
             page.close()
         self.pages.clear()
         self.site.clear()
+        self.stop_downloads()
         self.sw("catalogHost.port.close(), chrome.storage.session.clear()")
         if Path("/proc").is_dir():
             self.wait_host_pids(0)
         for folder in (self.catalog_dir, self.models_dir):
             shutil.rmtree(folder)
             folder.mkdir()
+
+    def jobs_file(self) -> dict[str, Any]:
+        """The host's job file beside the catalogs (downloads, SPEC §9); empty when absent."""
+        try:
+            data: dict[str, Any] = json.loads((self.catalog_dir / ".catalog-host-jobs").read_text("utf-8"))
+        except (OSError, ValueError):
+            return {"jobs": []}
+        return data
+
+    def stop_downloads(self) -> None:
+        """Cancel unfinished downloads and wait for the detached worker to exit (its folder is
+        about to be emptied)."""
+        for job in self.jobs_file()["jobs"]:
+            if job.get("state") in ("queued", "downloading", "verifying"):
+                self.host_request("cancel", {"version_id": job["key"]})
+        pid = (self.jobs_file().get("worker") or {}).get("pid")
+        if not pid:
+            return
+        deadline = time.monotonic() + WAIT_S
+        while _alive(int(pid)):
+            if time.monotonic() > deadline:
+                os.kill(int(pid), signal.SIGKILL)
+                break
+            time.sleep(0.05)
 
     def sw(self, expression: str, timeout: float = 30.0) -> Any:
         assert self.worker is not None
@@ -294,6 +354,36 @@ class World:
         session.navigate(url)
         view.find_content_world()
         view.wait_lookups(1)
+        return view
+
+    def open_page(self, url: str) -> PageView:
+        """Any civitai.com page (served from `self.site`): waits for the content script only."""
+        assert self.browser is not None
+        session = self.browser.new_page()
+        view = PageView(session)
+        self.pages.append(view)
+        session.navigate(url)
+        view.find_content_world()
+        return view
+
+    def open_actions(self, page: PageView) -> ActionsView:
+        """The toolbar popup as a person opens it over `page` (`action.openPopup()` with that
+        tab in front): the versions the page's content script reported, with their actions."""
+        assert self.browser is not None
+        page.session.send("Page.bringToFront")
+        popup_url = f"chrome-extension://{STUB_ID}/popup.html"
+        for info in self.browser.send("Target.getTargets")["targetInfos"]:
+            if info["url"] == popup_url:  # one popup at a time, as in a real browser
+                self.browser.send("Target.closeTarget", {"targetId": info["targetId"]})
+        self.sw("chrome.action.openPopup().then(() => true)")
+        target = self.browser.wait_target(lambda t: t["type"] == "page" and t["url"] == popup_url)
+        view = ActionsView(self.browser.attach(target["targetId"]))
+        self.pages.append(view)
+        view.wait_checked(1)
+        view.session.wait_for(
+            "document.body.dataset.page === 'none' || Number(document.body.dataset.lookups) >= 1",
+            what="the popup's view of the page",
+        )
         return view
 
     def open_popup(self) -> PopupView:
@@ -388,7 +478,7 @@ class PageView:
 
     def wait_lookups(self, count: int) -> None:
         self.session.wait_for(
-            f"__catalogStub.state.lookups >= {count} && __catalogStub.state.busy.size === 0",
+            f"__catalogStub.state.lookups >= {count}",
             context_id=self.context_id,
             what=f"{count} lookup answer(s) in the page",
         )
@@ -414,6 +504,10 @@ class PageView:
 
     def badges(self) -> dict[int, str]:
         return {row["id"]: row["badge"] for row in self.rows()}
+
+    def footer(self) -> str:
+        text: str = self.js("__catalogStub.root().querySelector('footer').textContent")
+        return text
 
     def notice(self) -> str | None:
         notice: str | None = self.js(
@@ -445,6 +539,26 @@ class PageView:
                 {"type": kind, "x": box["x"], "y": box["y"], "button": "left", "clickCount": 1},
             )
         self.wait_lookups(before + 1)
+
+    def click_at(self, x: float, y: float) -> None:
+        """One real left click at a point of the viewport (CDP input, as from a mouse)."""
+        for kind in ("mousePressed", "mouseReleased"):
+            self.session.send(
+                "Input.dispatchMouseEvent",
+                {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1},
+            )
+
+    def panel_box(self) -> dict[str, float] | None:
+        """The panel's box in the viewport (read from inside the closed shadow root)."""
+        box: dict[str, float] | None = self.js(
+            """(() => {
+              const p = __catalogStub.root()?.querySelector('.panel');
+              if (!p) return null;
+              const r = p.getBoundingClientRect();
+              return {x: r.left, y: r.top, width: r.width, height: r.height};
+            })()"""
+        )
+        return box
 
     def screenshot(self, path: Path) -> Path:
         return self.session.screenshot(path)
@@ -485,3 +599,81 @@ class PopupView:
 
     def close(self) -> None:
         self.session.close()
+
+
+class ActionsView(PopupView):
+    """The popup opened over a civitai.com tab: that page's versions and every action on them."""
+
+    def wait_lookups(self, count: int) -> None:
+        self.session.wait_for(
+            f"Number(document.body.dataset.lookups || 0) >= {count} && document.body.dataset.busy === '0'",
+            what=f"{count} lookup answer(s) in the popup",
+        )
+
+    def lookups(self) -> int:
+        return int(self.session.evaluate("Number(document.body.dataset.lookups || 0)"))
+
+    def rows(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self.session.evaluate(
+            """[...document.querySelectorAll('#versions .version')].map((row) => ({
+                id: Number(row.dataset.versionId),
+                name: row.querySelector('.name').textContent,
+                meta: row.querySelector('.meta').textContent,
+                badge: row.querySelector('.badge').textContent,
+                state: row.querySelector('.badge').dataset.state,
+                actions: [...row.querySelectorAll('button[data-action]')].map((b) => b.dataset.action),
+                message: row.querySelector('.message')?.textContent || null,
+                progress: row.querySelector('.progress') && !row.querySelector('.progress').hidden
+                  ? row.querySelector('.progress-text').textContent : null,
+                current: row.classList.contains('current'),
+              }))"""
+        )
+        return rows
+
+    def downloads(self) -> list[dict[str, Any]]:
+        """The Downloads section (every job the host knows of), newest first."""
+        jobs: list[dict[str, Any]] = self.session.evaluate(
+            """document.getElementById('downloads').hidden ? [] :
+              [...document.querySelectorAll('#jobs .job')].map((row) => ({
+                id: Number(row.dataset.versionId),
+                name: row.querySelector('.name').textContent,
+                state: row.querySelector('.badge').dataset.state,
+                progress: row.querySelector('.progress-text')?.textContent ?? null,
+                message: row.querySelector('.message')?.textContent ?? null,
+                actions: [...row.querySelectorAll('button[data-action]')].map((b) => b.dataset.action),
+              }))"""
+        )
+        return jobs
+
+    def row(self, version_id: int) -> dict[str, Any]:
+        found = [r for r in self.rows() if r["id"] == version_id]
+        assert found, f"no row for version {version_id}: {self.rows()}"
+        return found[0]
+
+    def badges(self) -> dict[int, str]:
+        return {row["id"]: row["badge"] for row in self.rows()}
+
+    def click(self, version_id: int, action: str, wait: bool = True) -> None:
+        """Click a row's button with real mouse events, then wait for the refreshed badges."""
+        before = self.lookups()
+        self.click_on(f'.version[data-version-id="{version_id}"] button[data-action="{action}"]')
+        if wait:
+            self.wait_lookups(before + 1)
+
+    def click_on(self, selector: str) -> None:
+        """Real mouse events on the centre of the (enabled) element `selector`."""
+        box = self.session.evaluate(
+            f"""(() => {{
+              const b = document.querySelector({json.dumps(selector)});
+              if (!b || b.disabled) return null;
+              b.scrollIntoView({{block: 'center'}});
+              const r = b.getBoundingClientRect();
+              return {{x: r.left + r.width / 2, y: r.top + r.height / 2}};
+            }})()"""
+        )
+        assert box, f"no enabled {selector!r}: {self.rows()} {self.downloads()}"
+        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+            self.session.send(
+                "Input.dispatchMouseEvent",
+                {"type": kind, "x": box["x"], "y": box["y"], "button": "left", "clickCount": 1},
+            )

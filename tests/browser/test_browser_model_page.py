@@ -1,5 +1,6 @@
-"""The content script on (fake) civitai.com model pages: badges, Add / Promote / Remove, and
-untrusted text kept as text. Clicks are real mouse events on the panel's buttons."""
+"""The content script on (fake) civitai.com model pages (read-only badges) and the toolbar
+popup over such a tab (Add / Promote / Remove), untrusted text kept as text. Clicks are real
+mouse events on the popup's buttons."""
 
 from __future__ import annotations
 
@@ -67,24 +68,41 @@ def test_a_model_page_with_three_versions_shows_a_badge_for_each(world: World, s
     assert rows[V_OLD]["badge"] == "Downloaded"
     assert rows[V_MID]["badge"] == "In catalog"
     assert rows[V_NEW]["badge"] == "Other version in catalog"
-    # Promote only for LoRAs still in models.json; Remove only for entries not on disk
-    assert rows[V_OLD]["actions"] == []
-    assert rows[V_MID]["actions"] == ["promote", "remove"]
-    assert rows[V_NEW]["actions"] == ["add"]
+    assert all(row["actions"] == [] for row in rows.values())  # the page panel only informs
     assert rows[V_MID]["current"] and not rows[V_NEW]["current"]
     assert rows[V_NEW]["name"] == "v3.0 (SDXL)"
     assert "loras/styles/watercolor_v2.safetensors" in rows[V_MID]["meta"]
+    assert page.footer() == "To add or download: click the extension's icon."
     keep_screenshot(page.screenshot(shots / "model-page-badges.png"))
+
+    # the toolbar popup over this tab: the same versions, with what can be done to each
+    popup = world.open_actions(page)
+    rows = {row["id"]: row for row in popup.rows()}
+    assert list(rows) == [V_NEW, V_MID, V_OLD]
+    assert {vid: row["badge"] for vid, row in rows.items()} == {
+        V_NEW: "Other version in catalog",
+        V_MID: "In catalog",
+        V_OLD: "Downloaded",
+    }
+    # Promote only for LoRAs still in models.json; Remove and Download only for files not on disk
+    assert rows[V_OLD]["actions"] == []
+    assert rows[V_MID]["actions"] == ["download", "promote", "remove"]
+    assert rows[V_NEW]["actions"] == ["add", "add_download"]
+    assert rows[V_MID]["current"] and not rows[V_NEW]["current"]
+    assert rows[V_MID]["meta"] == "#6002 · SDXL 1.0 · models.json · loras/styles/watercolor_v2.safetensors"
+    assert popup.text("page-title") == f"Model #{MODEL} on this page"
+    keep_screenshot(popup.screenshot(shots / "popup-versions.png"))
 
     # a model none of whose versions is in the catalog
     other = world.open_model_page(
         ModelPage(5002, "Paper Cut Style", [Version(7001, "v1"), Version(7002, "v2")])
     )
     assert other.badges() == {7001: "Not in catalog", 7002: "Not in catalog"}
-    assert [row["actions"] for row in other.rows()] == [["add"], ["add"]]
+    popup = world.open_actions(other)
+    assert [row["actions"] for row in popup.rows()] == [["add", "add_download"], ["add", "add_download"]]
 
 
-def test_add_promote_and_remove_from_the_page(world: World, fake_civitai: FakeCivitai, shots: Path) -> None:
+def test_add_promote_and_remove_from_the_popup(world: World, fake_civitai: FakeCivitai, shots: Path) -> None:
     fake_civitai.add_version(lora_payload(V_NEW, MODEL, "watercolor_v3.safetensors"))
     world.write_catalog(
         "loras",
@@ -99,9 +117,11 @@ def test_add_promote_and_remove_from_the_page(world: World, fake_civitai: FakeCi
     )
     world.put_model_file("loras", "watercolor_v1.safetensors")
     page = world.open_model_page(WATERCOLOR)
+    popup = world.open_actions(page)
 
     # Add: CivitAI's metadata becomes an entry in models.json
-    page.click(V_NEW, "add")
+    page_lookups = page.lookups()
+    popup.click(V_NEW, "add")
     assert world.catalog_version_ids("models") == {V_MID, V_NEW}
     added = next(
         e
@@ -114,40 +134,43 @@ def test_add_promote_and_remove_from_the_page(world: World, fake_civitai: FakeCi
         "watercolor_v3.safetensors",
         MODEL,
     )
-    row = {r["id"]: r for r in page.rows()}[V_NEW]
+    row = popup.row(V_NEW)
     assert row["badge"] == "In catalog"
-    assert row["actions"] == ["promote", "remove"]
+    assert row["actions"] == ["download", "promote", "remove"]
     assert row["message"].startswith("Added ")
     assert len(fake_civitai.requests_for(V_NEW)) == 1
+    # the page's badge follows
+    page.wait_lookups(page_lookups + 1)
+    assert page.badges()[V_NEW] == "In catalog"
 
     # Promote: moved from models.json to the style-LoRA catalog, by base model
-    page.click(V_NEW, "promote")
+    popup.click(V_NEW, "promote")
     assert world.catalog_version_ids("models") == {V_MID}
     assert world.catalog_version_ids("loras") == {V_OLD, V_NEW}
     sdxl = next(c for c in world.read_catalog("loras")["categories"] if c["id"] == "sdxl_loras")
     assert [e["civitai_version_id"] for e in sdxl["models"]] == [V_NEW]
-    row = {r["id"]: r for r in page.rows()}[V_NEW]
+    row = popup.row(V_NEW)
     assert row["badge"] == "In catalog"
-    assert row["actions"] == ["remove"]  # no Promote once it is in loras.json
+    assert row["actions"] == ["download", "remove"]  # no Promote once it is in loras.json
     assert row["message"].startswith("Promoted watercolor_v3.safetensors")
 
     # Remove: the entry goes, the badge falls back to "other version"
-    page.click(V_MID, "remove")
+    popup.click(V_MID, "remove")
     assert world.catalog_version_ids("models") == set()
-    row = {r["id"]: r for r in page.rows()}[V_MID]
+    row = popup.row(V_MID)
     assert row["badge"] == "Other version in catalog"
-    assert row["actions"] == ["add"]
+    assert row["actions"] == ["add", "add_download"]
     assert row["message"] == "Removed watercolor_v2.safetensors from models.json"
 
-    page.click(V_NEW, "remove")
+    page_lookups = page.lookups()
+    popup.click(V_NEW, "remove")
     assert world.catalog_version_ids("loras") == {V_OLD}
-    assert page.badges() == {
-        V_NEW: "Other version in catalog",
-        V_MID: "Other version in catalog",
-        V_OLD: "Downloaded",
-    }
+    expected = {V_NEW: "Other version in catalog", V_MID: "Other version in catalog", V_OLD: "Downloaded"}
+    assert popup.badges() == expected
+    page.wait_lookups(page_lookups + 1)
+    assert page.badges() == expected
     assert world.read_catalog("loras")["version"] == 3  # promote and remove each bumped it
-    page.screenshot(shots / "after-actions.png")
+    popup.screenshot(shots / "popup-after-actions.png")
 
 
 def test_add_refused_or_failing_explains_why_and_changes_nothing(
@@ -159,15 +182,16 @@ def test_add_refused_or_failing_explains_why_and_changes_nothing(
     page = world.open_model_page(
         ModelPage(8100, "Studio Portrait Pro", [Version(8101, "v1"), Version(8102, "v2")])
     )
+    popup = world.open_actions(page)
 
-    page.click(8101, "add")
-    row = {r["id"]: r for r in page.rows()}[8101]
+    popup.click(8101, "add")
+    row = popup.row(8101)
     assert row["badge"] == "Not in catalog"
     assert row["message"].startswith("Not added: ")
     assert "Generation" in row["message"]
 
-    page.click(8102, "add")  # the fake answers 404 "Model not found" for unknown versions
-    row = {r["id"]: r for r in page.rows()}[8102]
+    popup.click(8102, "add")  # the fake answers 404 "Model not found" for unknown versions
+    row = popup.row(8102)
     assert row["badge"] == "Not in catalog"
     assert row["message"].startswith("CivitAI does not know this version")
     assert not (world.catalog_dir / "models.json").exists()
@@ -181,14 +205,27 @@ def test_text_from_the_page_and_from_civitai_stays_text(world: World, fake_civit
     page = world.open_model_page(
         ModelPage(9200, "<i>Evil</i> model", [Version(9201, hostile_name), Version(9202, "v3")])
     )
+    popup = world.open_actions(page)
 
-    page.click(9202, "add")
-    rows = {r["id"]: r for r in page.rows()}
+    popup.click(9202, "add")
+    rows = {r["id"]: r for r in popup.rows()}
     assert rows[9201]["name"] == hostile_name
     assert "<script>window.__pwned = 2</script>Evil" in rows[9202]["message"]
-    assert set(page.panel_html_elements()) <= {"style", "div", "header", "span", "button"}
+    assert {r["id"]: r["name"] for r in page.rows()}[9201] == hostile_name
+    assert set(page.panel_html_elements()) <= {"style", "div", "header", "span", "button", "footer"}
+    assert set(
+        popup.session.evaluate("[...document.querySelectorAll('#versions *')].map((e) => e.localName)")
+    ) <= {
+        "li",
+        "div",
+        "span",
+        "p",
+        "button",
+        "progress",
+    }
     assert page.main_world("window.__pwned === undefined") is True
     assert page.js("window.__pwned === undefined") is True
+    assert popup.session.evaluate("window.__pwned === undefined") is True
 
 
 def test_versions_from_links_only_and_in_app_navigation(world: World) -> None:
@@ -234,3 +271,18 @@ def test_versions_from_links_only_and_in_app_navigation(world: World) -> None:
         V_OLD: "Other version in catalog",
     }
     assert [r["current"] for r in rows] == [False, True, False]
+
+
+def test_an_unreadable_catalog_is_named_on_the_page_and_in_the_popup(world: World) -> None:
+    world.write_catalog(
+        "models", {"loras": [catalog_entry(V_MID, MODEL, "watercolor_v2.safetensors", "loras")]}
+    )
+    (world.catalog_dir / "loras.json").write_text('{"version": 1, "categories": [', "utf-8")
+    page = world.open_model_page(WATERCOLOR)
+    # answered from models.json; the page says which catalog is missing from the answer
+    assert page.badges()[V_MID] == "In catalog"
+    assert page.footer().startswith("Left out of these badges: loras.json is not valid JSON")
+    assert page.notice() == page.footer()
+    popup = world.open_actions(page)
+    assert popup.row(V_MID)["badge"] == "In catalog"
+    assert popup.text("page-notice") == page.footer()

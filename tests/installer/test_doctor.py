@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from host.installer.launcher import Interpreter
-from tests.installer.world import FakeWorld, write_script
+from tests.installer.world import FakeWorld, real_system_venv, write_script
 
 NAME = "com.civitai_catalog.host"
 STUB = "jpiddlinckgdlidmojineffgcdpfoacg"
@@ -93,10 +93,11 @@ def test_a_launcher_that_does_not_answer_ping_fails(healthy: FakeWorld) -> None:
 
 
 def test_a_broken_user_manifest_shadowing_a_working_system_one(
-    world_factory: World, real_interp: Interpreter
+    world_factory: World, tmp_path: Path
 ) -> None:
-    world = world_factory("linux", interp=real_interp)
-    status, out = world.run("install", "--browser", "chromium", "--system", "--no-check")
+    world = world_factory("linux", interp=real_system_venv(tmp_path))
+    status, out = world.run("install", "--browser", "chromium", "--system")
+    assert "Self-check: ping through the launcher" in out and ": OK:" in out
     assert status == 0, out
     chromium_manifest(world).parent.mkdir(parents=True)
     chromium_manifest(world).write_text("{ broken")
@@ -189,3 +190,41 @@ def test_doctor_lists_the_model_folders_and_names_a_broken_yaml(healthy: FakeWor
     assert (f"{models / 'unet'} (absent); {models / 'diffusion_models'} (absent); "
             f"{healthy.tmp / 'disk2' / 'big'} (absent); {healthy.tmp / 'disk2' / 'more'} (absent)") in line
     assert f"{bad} is not valid YAML" in out and "the main models folder keeps working" in out
+def test_browsers_not_found_are_listed_on_one_line(healthy: FakeWorld) -> None:
+    (healthy.home / ".config" / "vivaldi").mkdir()
+    status, out = healthy.run("doctor")
+    assert status == 0, out
+    lines = [line for line in out.splitlines() if line.startswith("Not found on this machine")]
+    assert lines == ["Not found on this machine (nothing registered): Google Chrome, "
+                     "Google Chrome Beta, Google Chrome Dev, Google Chrome Canary, Microsoft Edge, "
+                     "Microsoft Edge Beta, Microsoft Edge Dev, Brave, Opera, Firefox"]
+    # Found or registered browsers keep their own block.
+    assert "Chromium [chromium]:" in out and "Vivaldi [vivaldi]:" in out
+    assert "Brave [brave]" not in out
+
+
+def test_a_system_manifest_naming_a_launcher_in_a_home_is_broken(healthy: FakeWorld) -> None:
+    """What --system used to write (issue 11 D): /etc naming the user's own launcher."""
+    user_manifest = chromium_manifest(healthy)
+    system = healthy.tmp / "root" / "etc" / "chromium" / "native-messaging-hosts" / f"{NAME}.json"
+    system.parent.mkdir(parents=True)
+    system.write_bytes(user_manifest.read_bytes())
+    user_manifest.unlink()
+    status, out = healthy.run("doctor", "--browser", "chromium")
+    assert status == 1
+    assert "the system-wide manifest names a launcher outside" in out
+    assert str(healthy.tmp / "root" / "opt" / "catalog-host") in out
+
+
+def test_an_hklm_key_naming_a_manifest_in_a_home_is_broken(world_factory: World) -> None:
+    world = world_factory("windows")
+    status, out = world.run("install", "--browser", "firefox", "--no-check")
+    assert status == 0, out
+    key = rf"Software\Mozilla\NativeMessagingHosts\{NAME}"
+    user_manifest = world.registry.get_default("HKCU", key)
+    assert user_manifest
+    world.registry.set_default("HKLM", key, user_manifest)  # what a careless system install did
+    status, out = world.run("doctor", "--browser", "firefox")
+    assert status == 1
+    assert "the HKLM key names a manifest outside" in out
+    assert "launcher outside" in out  # the venv's exe is in the user's folders too

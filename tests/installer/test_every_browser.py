@@ -46,6 +46,7 @@ LINUX_SYSTEM = {
     "edge-beta": "etc/opt/edge/native-messaging-hosts",
     "edge-dev": "etc/opt/edge/native-messaging-hosts",
     "brave": CHROME_ETC, "vivaldi": CHROME_ETC, "opera": CHROME_ETC,
+    "firefox": "usr/lib/mozilla/native-messaging-hosts",  # MDN "Native manifests"
 }
 # macOS: folders under ~/Library/Application Support.
 MAC_USER = {
@@ -70,6 +71,7 @@ MAC_SYSTEM = {
     "edge-beta": "Library/Microsoft/Edge/NativeMessagingHosts",
     "edge-dev": "Library/Microsoft/Edge/NativeMessagingHosts",
     "brave": CHROME_LIB, "vivaldi": CHROME_LIB, "opera": CHROME_LIB,
+    "firefox": "Library/Application Support/Mozilla/NativeMessagingHosts",
 }
 # Windows: the registry key (HKCU, or HKLM with --system). Brave, Vivaldi, Opera read Chrome's.
 CHROME_KEY = rf"Software\Google\Chrome\NativeMessagingHosts\{NAME}"
@@ -81,9 +83,14 @@ WINDOWS_KEY = {
     "edge-beta": rf"Software\Microsoft\Edge\NativeMessagingHosts\{NAME}",
     "edge-dev": rf"Software\Microsoft\Edge\NativeMessagingHosts\{NAME}",
     "brave": CHROME_KEY, "vivaldi": CHROME_KEY, "opera": CHROME_KEY,
+    "firefox": rf"Software\Mozilla\NativeMessagingHosts\{NAME}",
 }
+# Firefox's user-level folders (MDN "Native manifests"): not under ~/.config on Linux.
+FIREFOX_USER = {"linux": "home/.mozilla/native-messaging-hosts",
+                "macos": "home/Library/Application Support/Mozilla/NativeMessagingHosts"}
+GECKO_STUB = "catalog-host-stub@catalog-host.local"
 
-KEYS = sorted(LINUX_USER)
+KEYS = sorted([*LINUX_USER, "firefox"])
 CASES = [(os_name, key, level) for os_name in ("linux", "macos", "windows") for key in KEYS
          for level in ("user", "system")]
 
@@ -92,18 +99,16 @@ def test_the_oracle_covers_every_browser_of_the_table() -> None:
     assert sorted(b.key for b in BROWSERS) == KEYS
 
 
-def expected_manifest(launcher: str) -> dict[str, object]:
-    return {
-        "name": NAME,
-        "description": DESCRIPTION,
-        "path": launcher,
-        "type": "stdio",
-        "allowed_origins": [f"chrome-extension://{STUB}/"],
-    }
+def expected_manifest(launcher: str, key: str) -> dict[str, object]:
+    allowed = ({"allowed_extensions": [GECKO_STUB]} if key == "firefox"
+               else {"allowed_origins": [f"chrome-extension://{STUB}/"]})
+    return {"name": NAME, "description": DESCRIPTION, "path": launcher, "type": "stdio", **allowed}
 
 
 def expected_files(world: FakeWorld, os_name: str, key: str, level: str) -> list[str]:
     """Where the manifest must land, relative to the test's temporary folder."""
+    if key == "firefox" and level == "user" and os_name != "windows":
+        return [f"{FIREFOX_USER[os_name]}/{NAME}.json"]
     if os_name == "linux":
         if level == "system":
             return [f"root/{LINUX_SYSTEM[key]}/{NAME}.json"]
@@ -120,21 +125,27 @@ def expected_files(world: FakeWorld, os_name: str, key: str, level: str) -> list
     return [Path(value).relative_to(world.tmp).as_posix()]
 
 
-def launcher_path(world: FakeWorld, os_name: str) -> str:
+def launcher_path(world: FakeWorld, os_name: str, level: str) -> str:
+    """The venv's exe on Windows; else the script install writes, in the root-owned system
+    folder for a system-level install (/opt/catalog-host, /Library/Application Support/...)."""
     if os_name == "windows":
         return str(world.interp.scripts_dir / "catalog-host.exe")
-    return str(world.machine.data_dir / "bin" / "catalog-host")
+    system = {"linux": "root/opt/catalog-host",
+              "macos": "root/Library/Application Support/catalog-host"}[os_name]
+    folder = world.tmp / system if level == "system" else world.machine.data_dir
+    return str(folder / "bin" / "catalog-host")
 
 
 @pytest.mark.parametrize(("os_name", "key", "level"), CASES)
 def test_install_reinstall_uninstall_dry_run(
     world_factory: Callable[..., FakeWorld], os_name: str, key: str, level: str
 ) -> None:
-    world = world_factory(os_name)
+    world = world_factory(os_name, system_venv=level == "system")
     selectors = ["--browser", key] + (["--system"] if level == "system" else [])
     if level == "system":  # the vendor's folders exist where its browser is installed
         vendor = {"linux": LINUX_SYSTEM, "macos": MAC_SYSTEM}.get(os_name, {}).get(key)
-        world.tmp.joinpath("root", vendor or "ProgramData/x").parent.mkdir(parents=True)
+        world.tmp.joinpath("root", vendor or "Program Files/x").parent.mkdir(parents=True,
+                                                                             exist_ok=True)
     before = world.snapshot()
 
     # A dry run writes nothing (files, folders, registry) but names every place it would write.
@@ -155,19 +166,23 @@ def test_install_reinstall_uninstall_dry_run(
     files = expected_files(world, os_name, key, level)
     for rel in files:
         manifest = json.loads((world.tmp / rel).read_text("utf-8"))
-        assert manifest == expected_manifest(launcher_path(world, os_name))
+        assert manifest == expected_manifest(launcher_path(world, os_name, level), key)
     if os_name == "windows":
         hive = "HKLM" if level == "system" else "HKCU"
         assert set(world.registry.values) == {(hive, WINDOWS_KEY[key].lower())}
     else:
-        launcher = world.tmp / launcher_path(world, os_name)
+        launcher = world.tmp / launcher_path(world, os_name, level)
         assert launcher.read_bytes().startswith(b"#!/bin/sh\n")
     after_install = world.snapshot()
     written = {p for p, data in after_install.items() if data is not None} - set(before)
     config = world.machine.config_path.relative_to(world.tmp).as_posix()
-    launcher_rel = Path(launcher_path(world, os_name)).relative_to(world.tmp).as_posix()
-    # Only the manifests, the config and (POSIX) our launcher: nothing anywhere else.
-    assert written == {*files, config, *([launcher_rel] if os_name != "windows" else [])}
+    launcher_rel = Path(launcher_path(world, os_name, level)).relative_to(world.tmp).as_posix()
+    # Only the manifests, the config (user level) and (POSIX) our launcher: nothing else; a
+    # system-level install writes nothing in the home.
+    user_config = [config] if level == "user" else []
+    assert written == {*files, *user_config, *([launcher_rel] if os_name != "windows" else [])}
+    if level == "system":
+        assert not any(p.startswith("home/") for p in written)
 
     # Re-install: idempotent, byte for byte, and says so.
     registry_before = dict(world.registry.values)
@@ -182,5 +197,5 @@ def test_install_reinstall_uninstall_dry_run(
     assert status == 0, out
     assert world.registry.values == {}
     left = world.snapshot()
-    config_dirs = {"home/config-dir", config}
+    config_dirs = {"home/config-dir", config} if level == "user" else set()
     assert {p for p in left if p not in before} == config_dirs

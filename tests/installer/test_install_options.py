@@ -71,7 +71,7 @@ def test_no_browser_found_is_an_error_that_names_the_fix(
     status, _ = world.run("install", "--no-check")
     assert status == 1
     err = capsys.readouterr().err
-    assert "found no Chromium-family browser" in err and "--browser" in err
+    assert "found no browser on this machine" in err and "--browser" in err
     assert world.snapshot() == before
 
 
@@ -84,11 +84,16 @@ def test_windows_default_writes_every_family_key(world_factory: World) -> None:
         rf"software\google\chrome\nativemessaginghosts\{NAME}",
         rf"software\chromium\nativemessaginghosts\{NAME}",
         rf"software\microsoft\edge\nativemessaginghosts\{NAME}",
+        rf"software\mozilla\nativemessaginghosts\{NAME}",
     }
-    for value in world.registry.values.values():
+    for (_hive, key), value in world.registry.values.items():
         assert value is not None
         manifest = json.loads(Path(value).read_text("utf-8"))
         assert manifest["path"] == str(world.interp.scripts_dir / "catalog-host.exe")
+        if "mozilla" in key:
+            assert manifest["allowed_extensions"] == ["catalog-host-stub@catalog-host.local"]
+        else:
+            assert manifest["allowed_origins"] == [f"chrome-extension://{STUB}/"]
 
 
 def test_all_registers_every_browser_and_unknown_names_are_refused(
@@ -192,7 +197,7 @@ def test_system_without_rights_says_to_use_sudo(
         raise PermissionError(13, "Permission denied", str(path))
 
     monkeypatch.setattr(actions, "write_atomically", refuse)
-    world = world_factory("linux")
+    world = world_factory("linux", system_venv=True)
     status, _ = world.run("install", "--browser", "chromium", "--system", "--no-check")
     assert status == 1
     err = capsys.readouterr().err
@@ -304,3 +309,83 @@ def test_install_prints_what_was_registered_and_where_things_are(world_factory: 
                  f"Config:     {world.machine.config_path}", "Logs:", "Catalog:",
                  "-m host uninstall", "-m host doctor", f"Extensions: {STUB}"):
         assert text in out
+
+
+# --- system-wide installs (issue 11 D) ---------------------------------------------------------
+
+SYSTEM_DIRS = {"linux": "root/opt/catalog-host",
+               "macos": "root/Library/Application Support/catalog-host",
+               "windows": "root/Program Files/catalog-host"}
+
+
+@pytest.mark.parametrize("os_name", ["linux", "macos", "windows"])
+def test_system_install_runs_root_owned_code_and_writes_nothing_in_the_home(
+    world_factory: World, os_name: str
+) -> None:
+    world = world_factory(os_name, system_venv=True)
+    home_before = {p for p in world.snapshot() if p.startswith("home/")}
+    status, out = world.run("install", "--browser", "chromium", "--system", "--no-check")
+    assert status == 0, out
+    system = world.tmp / SYSTEM_DIRS[os_name]
+    manifests = ([Path(v) for v in world.registry.values.values() if v] if os_name == "windows"
+                 else list((world.tmp / "root").rglob(f"{NAME}.json")))
+    assert len(manifests) == 1
+    launcher = Path(json.loads(manifests[0].read_text())["path"])
+    assert system in launcher.parents  # the launcher, and (checked below) what it runs
+    if os_name == "windows":
+        assert system in manifests[0].parents  # HKLM names a manifest only admins can change
+    else:
+        script = launcher.read_text()
+        assert f"exec {system}/venv/bin/python3 -I -c" in script.replace("'", "")
+        assert "CATALOG_HOST_CONFIG" not in script  # every user reads their own config
+    # Not one file or folder written under the home (no root-owned file where the user lives).
+    assert {p for p in world.snapshot() if p.startswith("home/")} == home_before
+
+    status, out = world.run("uninstall", "--browser", "chromium", "--system")
+    assert status == 0, out
+    assert not launcher.exists() or os_name == "windows"
+    assert world.registry.values == {}
+
+
+@pytest.mark.parametrize("os_name", ["linux", "macos", "windows"])
+def test_system_install_refuses_an_interpreter_outside_the_system_folder(
+    world_factory: World, capsys: pytest.CaptureFixture[str], os_name: str
+) -> None:
+    world = world_factory(os_name)  # the product venv lives in the user's folders
+    before = world.snapshot()
+    status, _ = world.run("install", "--browser", "chromium", "--system", "--no-check")
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "a system-wide install must run from a virtual environment in" in err
+    assert str(world.tmp / SYSTEM_DIRS[os_name]) in err and "--system" in err
+    assert world.snapshot() == before and world.registry.values == {}
+
+
+def test_system_install_refuses_per_user_folders(
+    world_factory: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = world_factory("linux", system_venv=True)
+    before = world.snapshot()
+    status, _ = world.run("install", "--browser", "chromium", "--system", "--no-check",
+                          "--models-dir", str(world.tmp / "m"))
+    assert status == 1
+    assert "each user's own settings" in capsys.readouterr().err
+    assert world.snapshot() == before
+
+
+def test_system_install_refuses_a_link_from_the_system_folder_to_a_venv_in_a_home(
+    world_factory: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from host.installer.launcher import Interpreter
+
+    world = world_factory("linux", system_venv=True)
+    home_venv = world.home / "venv"
+    (home_venv / "bin").mkdir(parents=True)
+    system = world.tmp / SYSTEM_DIRS["linux"]
+    (system / "linked").parent.mkdir(parents=True, exist_ok=True)
+    (system / "linked").symlink_to(home_venv)
+    world.interp = Interpreter(python=str(system / "linked" / "bin" / "python3"),
+                               scripts_dir=system / "linked" / "bin", package_parent=None)
+    status, _ = world.run("install", "--browser", "chromium", "--system", "--no-check")
+    assert status == 1
+    assert "a system-wide install must run from a virtual environment in" in capsys.readouterr().err

@@ -112,10 +112,10 @@ def test_windows_without_the_console_exe_is_refused(
 
 
 def test_a_system_install_leaves_each_user_their_own_config(world_factory: World) -> None:
-    world = world_factory("linux")
+    world = world_factory("linux", system_venv=True)
     status, out = world.run("install", "--browser", "chromium", "--system", "--no-check")
     assert status == 0, out
-    script = (world.machine.data_dir / "bin" / "catalog-host").read_text()
+    script = (world.machine.system_dir / "bin" / "catalog-host").read_text()
     assert "CATALOG_HOST_CONFIG" not in script
     status, out = world.run("install", "--browser", "chromium", "--no-check")
     script = (world.machine.data_dir / "bin" / "catalog-host").read_text()

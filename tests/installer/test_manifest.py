@@ -21,8 +21,21 @@ REPO = Path(__file__).resolve().parents[2]
 STUB = "jpiddlinckgdlidmojineffgcdpfoacg"
 
 
-def test_the_embedded_source_is_manifest_host_json() -> None:
-    assert json.loads((REPO / "manifest" / "host.json").read_text("utf-8")) == SOURCE
+def test_the_source_is_the_packaged_host_json_and_names_the_host_defaults() -> None:
+    from host import HOST_NAME
+    from host.settings import STUB_EXTENSION_ID
+
+    assert json.loads((REPO / "host" / "installer" / "host.json").read_text("utf-8")) == SOURCE
+    assert SOURCE["name"] == HOST_NAME
+    assert SOURCE["allowed_extension_ids"] == [STUB_EXTENSION_ID]
+
+
+def test_the_default_add_on_id_is_the_extension_stub_s_gecko_id() -> None:
+    from host.settings import STUB_GECKO_ID
+
+    stub = json.loads((REPO / "extension-stub" / "manifest.json").read_text("utf-8"))
+    assert stub["browser_specific_settings"]["gecko"]["id"] == STUB_GECKO_ID
+    assert SOURCE["allowed_gecko_ids"] == [STUB_GECKO_ID]
 
 
 def test_the_stub_id_matches_the_extension_stub_key() -> None:

@@ -79,10 +79,10 @@ def test_uninstall_removes_a_manifest_left_by_an_older_install(world_factory: Wo
 
 
 def test_windows_uninstall_deletes_the_keys_and_their_manifests(world_factory: World) -> None:
-    world = world_factory("windows")
+    world = world_factory("windows", system_venv=True)
     world.run("install", "--no-check")
     world.run("install", "--system", "--no-check")
-    assert len(world.registry.values) == 6
+    assert len(world.registry.values) == 8  # 4 families x HKCU, HKLM
     status, out = world.run("uninstall")
     assert status == 0, out
     assert {hive for hive, _ in world.registry.values} == {"HKLM"}

@@ -20,6 +20,10 @@ from tests.support.catalogs import studio_catalogs
 from tests.support.frames import frame, unframe_all
 
 ORIGIN = "chrome-extension://jpiddlinckgdlidmojineffgcdpfoacg/"
+CHROME_ARGS = (ORIGIN, "--parent-window=0")
+# Firefox starts the host with the manifest's path and the add-on's id.
+FIREFOX_ARGS = ("/home/me/.mozilla/native-messaging-hosts/com.civitai_catalog.host.json",
+                "catalog-host-stub@catalog-host.local")
 # Each costs a cold start milliseconds (json drags in re; pydantic and requests far more).
 FORBIDDEN = ("pydantic", "requests", "json", "re", "typing", "pathlib", "dataclasses", "sqlite3",
              "platformdirs", "yaml")
@@ -30,9 +34,9 @@ PROBE = (f"import atexit, os, sys\nsys.path[:0] = {[str(REPO), sysconfig.get_pat
          + ENTRY_POINT)
 
 
-def serve_cold(host_env, tmp_path, request):
+def serve_cold(host_env, tmp_path, request, caller=CHROME_ARGS):
     out = tmp_path / "modules.txt"
-    proc = subprocess.run([sys.executable, "-I", "-S", "-c", PROBE, ORIGIN, "--parent-window=0"],
+    proc = subprocess.run([sys.executable, "-I", "-S", "-c", PROBE, *caller],
                           input=frame({"id": 1, **request}), capture_output=True, timeout=60,
                           env={**host_env.env, "MODULES_OUT": str(out)}, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -63,6 +67,17 @@ def test_a_cold_read_imports_nothing_heavy(warm_catalogs, tmp_path, request_):
     result, modules = serve_cold(warm_catalogs, tmp_path, request_)
     assert result  # a real answer, not an error
     assert "host.dispatch" in modules  # the probe saw the host's own modules
+    assert heavy(modules) == []
+
+
+@pytest.mark.parametrize("request_", [
+    {"op": "ping"},
+    {"op": "lookup", "version_ids": [9208, 128713, 5], "model_ids": [4384]},
+    {"op": "map"},
+], ids=["ping", "lookup", "map"])
+def test_a_cold_read_called_by_firefox_imports_nothing_heavy(warm_catalogs, tmp_path, request_):
+    result, modules = serve_cold(warm_catalogs, tmp_path, request_, caller=FIREFOX_ARGS)
+    assert result
     assert heavy(modules) == []
 
 

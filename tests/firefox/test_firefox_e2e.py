@@ -1,0 +1,139 @@
+"""The extension stub and the host in a real headless Firefox ESR: the project's installer
+registers the host for Firefox, the stub runs as a temporary add-on, and the same end-to-end
+cases as in Chromium run: ping on both channels, lookup, add against the fake CivitAI, the page
+panel on a fake civitai.com page, and what a person sees when the registration is wrong."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.browser.fake_site import ModelPage, Version
+from tests.browser.harness import catalog_entry
+from tests.firefox.harness import GECKO_ID, FirefoxWorld
+from tests.support.fake_civitai import FakeCivitai, load_fixture
+
+pytestmark = pytest.mark.browser
+
+MODEL = 5001
+V_NEW, V_MID, V_OLD = 6003, 6002, 6001
+NO_SUCH_HOST = "No such native application com.civitai_catalog.host"
+
+
+def doctor(ff: FirefoxWorld) -> tuple[int, str]:
+    done = ff.installer("doctor", check=False)
+    return done.returncode, done.stdout
+
+
+def test_the_installer_registered_the_host_for_firefox(ff: FirefoxWorld) -> None:
+    manifest = json.loads(ff.host_manifest.read_text("utf-8"))
+    assert manifest["name"] == "com.civitai_catalog.host" and manifest["type"] == "stdio"
+    assert manifest["allowed_extensions"] == [GECKO_ID]
+    assert "allowed_origins" not in manifest
+    status, out = doctor(ff)
+    assert status == 0, out
+    assert "answers ping" in out
+
+
+@pytest.mark.parametrize("channel", ["port", "once"])
+def test_ping_through_each_channel_with_firefox_s_arguments(ff: FirefoxWorld, channel: str) -> None:
+    answer = ff.host_request("ping", channel=channel)
+    assert answer["ok"], answer
+    assert answer["channel"] == channel
+    result = answer["result"]
+    assert result["host"] == "catalog-host" and result["protocol"] == 1
+    assert result["catalog_dir"] == str(ff.catalog_dir)
+    assert result["models_dir"] == str(ff.models_dir)
+    if channel == "port":  # the port's host process is still running: read its argv
+        (argv,) = ff.wait_host_pids(1).values()
+        assert argv[-2:] == [str(ff.host_manifest), GECKO_ID]
+
+
+def test_the_popup_says_the_host_is_reachable(ff: FirefoxWorld) -> None:
+    ff.open_extension_page()  # the popup page pings on load; this waits for the answer
+    assert ff.js("return document.getElementById('state').dataset.state") == "ok"
+    assert ff.js("return document.getElementById('catalog-dir').textContent") == str(ff.catalog_dir)
+
+
+def test_lookup_through_the_extension(ff: FirefoxWorld) -> None:
+    ff.write_catalog("models", {"loras": [
+        catalog_entry(V_MID, MODEL, "watercolor_v2.safetensors", "loras"),
+        catalog_entry(V_OLD, MODEL, "watercolor_v1.safetensors", "loras"),
+    ]})
+    ff.put_model_file("loras", "watercolor_v1.safetensors")
+    answer = ff.message("lookup", {"version_ids": [V_NEW, V_MID, V_OLD], "model_ids": [MODEL]})
+    assert answer["ok"], answer
+    by_version = answer["result"]["by_version"]
+    assert by_version[str(V_NEW)] is None
+    assert by_version[str(V_MID)]["status"] == "missing"
+    assert by_version[str(V_OLD)]["status"] == "present"
+    assert answer["result"]["by_model"] == {str(MODEL): [str(V_MID), str(V_OLD)]}
+
+
+def test_add_through_the_extension_against_the_fake_civitai(
+    ff: FirefoxWorld, firefox_civitai: FakeCivitai
+) -> None:
+    payload = load_fixture("sdxl_lora")
+    payload.update(id=V_NEW, modelId=MODEL)
+    firefox_civitai.add_version(payload)
+    answer = ff.message("add", {"version_id": V_NEW})
+    assert answer["ok"], answer
+    assert answer["result"]["status"] == "added"
+    assert len(firefox_civitai.requests_for(V_NEW)) == 1
+    assert ff.catalog_version_ids("models") == {V_NEW}
+    again = ff.message("add", {"version_id": V_NEW})
+    assert again["result"]["status"] == "already_exists"
+    assert len(firefox_civitai.requests_for(V_NEW)) == 1  # known locally: CivitAI not asked
+
+
+def test_the_page_panel_on_a_fake_civitai_model_page(ff: FirefoxWorld) -> None:
+    ff.write_catalog("models", {"loras": [
+        catalog_entry(V_MID, MODEL, "watercolor_v2.safetensors", "loras"),
+        catalog_entry(V_OLD, MODEL, "watercolor_v1.safetensors", "loras"),
+    ]})
+    ff.put_model_file("loras", "watercolor_v1.safetensors")
+    ff.open_model_page(ModelPage(MODEL, "Watercolor Dreams XL", [
+        Version(V_NEW, "v3.0"), Version(V_MID, "v2.0"), Version(V_OLD, "v1.0", "SD 1.5")]))
+    assert ff.panel_states(3) == {V_NEW: "other", V_MID: "missing", V_OLD: "present"}
+    # The panel is out of the page's reach: its shadow root is closed to page scripts.
+    assert ff.js("return document.querySelector('civitai-catalog-stub').shadowRoot") is None
+
+    ff.open_model_page(ModelPage(5002, "Paper Cut Style", [Version(7001, "v1"), Version(7002, "v2")]))
+    assert ff.panel_states(2) == {7001: "absent", 7002: "absent"}
+    assert ff.proxy is not None
+    assert [r for r in ff.proxy.refused if "civitai.com" in r] == []
+
+
+def test_a_wrong_add_on_id_in_the_manifest_looks_like_no_host_and_doctor_says_why(
+    ff: FirefoxWorld,
+) -> None:
+    manifest = json.loads(ff.host_manifest.read_text("utf-8"))
+    manifest["allowed_extensions"] = ["someone-else@example.com"]
+    ff.host_manifest.write_text(json.dumps(manifest))
+    ff.install_is_default = False
+    answer = ff.host_request("ping", channel="once")
+    assert answer["error"]["code"] == "host_not_installed"
+    assert NO_SUCH_HOST in answer["error"]["message"]  # what Firefox says: no hint of the id
+    status, out = doctor(ff)
+    assert status == 1
+    assert f"does not allow the configured Firefox add-on id(s) ['{GECKO_ID}']" in out
+
+
+def test_the_host_refuses_an_add_on_its_config_does_not_allow(ff: FirefoxWorld) -> None:
+    # The manifest lets Firefox start the host, but the host's own config names another add-on:
+    # the host checks the id Firefox passes and refuses.
+    ff.edit_config(firefox_extension_ids=["someone-else@example.com"])
+    answer = ff.message("ping")
+    assert answer["ok"] is False
+    assert answer["error"]["code"] == "forbidden_origin"
+    assert GECKO_ID in answer["error"]["message"]
+
+
+def test_uninstall_then_the_extension_says_not_installed(ff: FirefoxWorld) -> None:
+    ff.uninstall_host()
+    assert not ff.host_manifest.exists()
+    answer = ff.message("ping")
+    assert answer["error"]["code"] == "host_not_installed"
+    assert "install" in answer["error"]["hint"]
+
