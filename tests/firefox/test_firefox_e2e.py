@@ -6,11 +6,13 @@ panel on a fake civitai.com page, and what a person sees when the registration i
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from tests.browser.fake_site import ModelPage, Version
-from tests.browser.harness import catalog_entry
+from tests.browser.harness import _alive, catalog_entry
+from tests.disk.scan_support import write_model
 from tests.firefox.harness import GECKO_ID, FirefoxWorld
 from tests.support.fake_civitai import FakeCivitai, load_fixture
 
@@ -18,6 +20,7 @@ pytestmark = pytest.mark.browser
 
 MODEL = 5001
 V_NEW, V_MID, V_OLD = 6003, 6002, 6001
+SCAN_WAIT_S = 60.0
 NO_SUCH_HOST = "No such native application com.civitai_catalog.host"
 
 
@@ -137,3 +140,53 @@ def test_uninstall_then_the_extension_says_not_installed(ff: FirefoxWorld) -> No
     assert answer["error"]["code"] == "host_not_installed"
     assert "install" in answer["error"]["hint"]
 
+
+
+def test_scan_from_the_popup_then_adopt_in_firefox(ff: FirefoxWorld, firefox_civitai: FakeCivitai) -> None:
+    """Issue 10 in Firefox: the popup page's Scan button runs the host's scan job, the page's
+    panel shows the file on disk, and adopt (an extension-page op) makes it Downloaded."""
+    path, sha, _ = write_model(ff.models_dir / "loras" / "paper_cut.safetensors", "paper cut", 32 * 1024)
+    firefox_civitai.add_hash(sha, 7001, 5002)
+    payload = load_fixture("sdxl_lora")
+    payload.update(id=7001, modelId=5002)
+    payload["files"][0].update(name="paper_cut_v1.safetensors", hashes={"SHA256": sha.upper()})
+    firefox_civitai.add_version(payload)
+
+    ff.open_extension_page()
+    state = ff.js(
+        "document.getElementById('scan-button').click();"
+        "const deadline = Date.now() + arguments[0] * 1000;"
+        "while (document.getElementById('scan').dataset.state !== 'done') {"
+        "  if (Date.now() > deadline) throw new Error('the scan did not end: ' + document.getElementById('scan').dataset.state);"
+        "  await new Promise((resolve) => setTimeout(resolve, 50));"
+        "}"
+        "return document.getElementById('scan-text').textContent;", SCAN_WAIT_S)
+    assert "1 version identified by CivitAI" in state
+    ff.open_model_page(ModelPage(5002, "Paper Cut Style", [Version(7001, "v1"), Version(7002, "v2")]))
+    assert ff.panel_states(2) == {7001: "untracked", 7002: "absent"}
+
+    ff.open_extension_page()
+    adopted = ff.message("adopt", {"version_id": 7001})
+    assert adopted["ok"], adopted
+    assert (adopted["result"]["status"], adopted["result"]["file"], adopted["result"]["dest"]) == (
+        "adopted", "paper_cut.safetensors", "loras")
+    assert ff.catalog_version_ids("models") == {7001}
+    ff.open_model_page(ModelPage(5002, "Paper Cut Style", [Version(7001, "v1"), Version(7002, "v2")]))
+    assert ff.panel_states(2) == {7001: "present", 7002: "other"}
+    assert path.exists()
+    wait_worker_gone(ff)
+
+
+def wait_worker_gone(ff: FirefoxWorld) -> None:
+    """The scan's detached worker exits on its own once idle; the next test empties its folder."""
+    deadline = time.monotonic() + SCAN_WAIT_S
+    while True:
+        try:
+            jobs = json.loads((ff.catalog_dir / ".catalog-host-jobs").read_text("utf-8"))
+        except (OSError, ValueError):
+            return
+        pid = (jobs.get("worker") or {}).get("pid")
+        if not pid or not _alive(int(pid)):  # a zombie has exited
+            return
+        assert time.monotonic() < deadline, "the scan worker did not exit"
+        time.sleep(0.05)
