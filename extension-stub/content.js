@@ -297,13 +297,22 @@
     shadow = null;
   }
 
-  // One clipped line, whatever it says: where the entry is, or where the file was found.
+  // "name in folder": the file's name comes first, so that the clipped line still shows it.
+  function whereText(path) {
+    const text = String(path || "");
+    const cut = Math.max(text.lastIndexOf("/"), text.lastIndexOf("\\"));
+    return cut > 0 ? `${text.slice(cut + 1)} in ${text.slice(0, cut)}` : text;
+  }
+
+  // One clipped line (the whole in its tooltip): where the entry is, or where its file was found.
   function metaOf(vid, version, entry) {
     const meta = [`#${vid}`];
+    if (entry && entry.status === "untracked") meta.push(`on disk: ${whereText(entry.path || entry.file)}`);
+    else if (entry && entry.status === "elsewhere") meta.push(`found: ${whereText(entry.path)}`);
     if (version.baseModel) meta.push(version.baseModel);
-    if (entry && entry.status === "untracked") meta.push(`on disk: ${entry.path || entry.file}`);
-    else if (entry && entry.status === "elsewhere") meta.push(`found at ${entry.path || "?"}`);
-    else if (entry) meta.push(`${entry.catalog}.json · ${entry.dest ? `${entry.dest}/` : ""}${entry.file}`);
+    if (entry && entry.catalog && entry.status !== "elsewhere") {
+      meta.push(`${entry.catalog}.json · ${entry.dest ? `${entry.dest}/` : ""}${entry.file}`);
+    }
     return meta.join(" · ");
   }
 

@@ -135,11 +135,16 @@ def test_scan_finds_an_untracked_file_and_adopt_makes_it_a_downloaded_entry(
     keep_screenshot(popup.screenshot(shots / "popup-untracked.png"))
     wait_page_state(page, VID, "untracked")
     assert page.badges() == {VID: "On disk, not in catalog", OTHER_VID: "Not in catalog"}
-    assert f"on disk: {path}" in page.rows()[0]["meta"]
+    # the file's name first: the line is clipped to the panel's fixed width
+    assert page.rows()[0]["meta"] == f"#{VID} · on disk: {name} in {path.parent} · SDXL 1.0"
     assert page.rows()[0]["actions"] == []  # the page only informs
     # the page measures the same boxes whatever the scan found
     assert panel_geometry(page) == before
+    keep_screenshot(page.screenshot(shots / "page-untracked.png"))  # (this closes the popup)
 
+    popup = world.open_actions(page)  # the person opens it again
+    assert popup.row(VID)["actions"] == ["adopt"]
+    assert scan_section(popup)["state"] == "done"
     popup.click(VID, "adopt")
     entries = [e for c in world.read_catalog("models")["categories"] for e in c["models"]]
     assert [(e["civitai_version_id"], e["file"], e["dest"], e["hash"]) for e in entries] == [
@@ -193,7 +198,7 @@ def test_found_elsewhere_shows_the_path_on_a_second_disk(
         keep_screenshot(popup.screenshot(shots / "popup-elsewhere.png"))
         wait_page_state(page, VID, "elsewhere")
         assert page.badges() == {VID: "Found elsewhere", OTHER_VID: "Other version in catalog"}
-        assert f"found at {moved}" in page.rows()[0]["meta"]
+        assert page.rows()[0]["meta"] == f"#{VID} · found: {moved.name} in {moved.parent} · SDXL 1.0"
         assert panel_geometry(page) == before
 
         # the person puts the file where the entry says: Downloaded, without another scan
