@@ -13,9 +13,6 @@ from __future__ import annotations
 import os
 
 from host import jsonfast
-from host.atomicfile import write_atomically
-from host.catalog.paths import dest_parts, dest_problem, is_regular_file, name_problem
-from host.disk.files import stat_signature
 from host.disk.names import (
     DEFAULT_SUBFOLDERS,
     KNOWN_FOLDERS,
@@ -68,6 +65,8 @@ class ModelFolders:
 
     def dest_folders(self, dest: object) -> list[str]:
         """Where files of a catalog `dest` ("loras", "loras/sdxl", ...) may be."""
+        from host.catalog.paths import dest_parts, dest_problem  # not needed by ping: imported here
+
         if dest is None:
             dest = ""
         if dest_problem(dest):
@@ -80,6 +79,8 @@ class ModelFolders:
 
     def locate(self, dest: object, file: object) -> str | None:
         """The absolute path where ComfyUI finds the entry's file, or None."""
+        from host.catalog.paths import is_regular_file, name_problem
+
         if name_problem(file):
             return None
         assert isinstance(file, str)
@@ -129,6 +130,15 @@ class ModelFolders:
             if name not in NOT_MODEL_FOLDERS:
                 roots.append((name, folder))
         return roots
+
+
+def stat_signature(path: str) -> str:
+    """Changes whenever the file is replaced or edited; "absent" when it is not there."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return "absent"
+    return f"{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_size}:{st.st_ino}"
 
 
 def yaml_candidates(settings: Settings) -> list[tuple[str, bool]]:
@@ -193,6 +203,8 @@ def load_folders(settings: Settings) -> ModelFolders:
         data = _read_cached(settings.catalog_dir, key)
         if data is None:
             data = _resolve(candidates, key)
+            from host.atomicfile import write_atomically
+
             try:
                 write_atomically(folders_path(settings.catalog_dir), jsonfast.dumps(data).encode("utf-8"),
                                  durable=False)  # a cache: rebuilt from the YAML files

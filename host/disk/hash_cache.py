@@ -2,7 +2,7 @@
 inode, and what CivitAI said each SHA256 is.
 
 A file is hashed again only when one of its four keys changed. The cache is one JSON file
-written whole (temp file + fsync + rename, host.disk.files), so a scan killed at any moment
+written whole (temp file + fsync + rename, host.atomicfile), so a scan killed at any moment
 leaves the previous complete cache or the new complete one, never half of one; the scan
 saves it every few seconds, so a killed scan keeps what it finished. A cache that does not
 decode is set aside (renamed *.damaged) and the scan starts from nothing.

@@ -13,8 +13,7 @@ import stat
 
 from host import jsonfast
 from host.catalog.views import MAX_RECORD_JSON_BYTES, RECORD_TEXT_FIELDS, reply_safe
-from host.disk.files import stat_signature
-from host.disk.folders import load_folders
+from host.disk.folders import load_folders, stat_signature
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds in every cold start
