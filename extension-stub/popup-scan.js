@@ -144,4 +144,20 @@ async function startScan() {
   await refreshJobs(); // popup-downloads.js: follows the job until it ends
 }
 
+// From the host's `ping`: the folders a scan walks (per kind, as ComfyUI searches them) and any
+// extra_model_paths file that could not be used.
+function showScanFolders(modelFolders, problems) {
+  const rows = [];
+  for (const [kind, folders] of Object.entries(modelFolders || {})) {
+    for (const folder of Array.isArray(folders) ? folders : []) rows.push(`${kind}: ${folder}`);
+  }
+  const details = document.getElementById("scan-folders");
+  details.hidden = rows.length === 0;
+  details.querySelector("summary").textContent = `Scans ${plural(rows.length, "folder", "folders")}`;
+  details.querySelector("ul").replaceChildren(...rows.map((row) => pageEl("li", {}, row)));
+  const said = document.getElementById("scan-config-problems");
+  const listed = Array.isArray(problems) ? problems.map(String) : [];
+  said.replaceChildren(...listed.map((problem) => pageEl("li", {}, problem)));
+}
+
 document.getElementById("scan-button").addEventListener("click", startScan);

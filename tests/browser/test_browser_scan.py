@@ -82,6 +82,17 @@ def path_line(popup: ActionsView, version_id: int) -> str | None:
     return text
 
 
+def popup_folders(popup: ActionsView) -> dict[str, Any]:
+    shown: dict[str, Any] = popup.session.evaluate(
+        """({
+          summary: document.querySelector('#scan-folders summary').textContent,
+          folders: [...document.querySelectorAll('#scan-folders li')].map((li) => li.textContent),
+          problems: [...document.querySelectorAll('#scan-config-problems li')].map((li) => li.textContent),
+        })"""
+    )
+    return shown
+
+
 def panel_geometry(page: PageView) -> dict[str, Any]:
     """Every box the page could measure of the panel: the panel, each row and each badge."""
     boxes: dict[str, Any] = page.js(
@@ -184,6 +195,12 @@ def test_found_elsewhere_shows_the_path_on_a_second_disk(
         popup = world.open_actions(page)
         assert popup.row(VID)["actions"] == ["download", "promote", "remove"]
 
+        folders = popup_folders(popup)  # what a scan walks, from the host's ping
+        assert f"loras: {world.models_dir / 'loras'}" in folders["folders"]
+        assert f"loras: {disk2 / 'loras'}" in folders["folders"]
+        assert folders["summary"] == f"Scans {len(folders['folders'])} folders"
+        assert folders["problems"] == []
+
         section = scan_from_popup(popup)
         assert "1 model file · 1 hashed" in section["text"]
         wait_popup_state(popup, VID, "elsewhere")
@@ -255,3 +272,19 @@ def test_a_scan_started_elsewhere_shows_its_progress_and_its_problems(
         assert problem.startswith("could not ask CivitAI which versions 1 files are:"), problem
     finally:
         gate.set()
+
+
+def test_an_unusable_extra_model_paths_file_is_named_in_the_popup(world: World) -> None:
+    broken = world.root / "config" / "broken_model_paths.yaml"
+    broken.write_text("disk3:\n  base_path: [unclosed\n", "utf-8")
+    world.edit_config(extra_model_paths=[str(broken)])
+    try:
+        page = world.open_model_page(ModelPage(MODEL, "Ink Wash", [Version(VID, "v1")]))
+        popup = world.open_actions(page)
+        shown = popup_folders(popup)
+        (problem,) = shown["problems"]
+        assert str(broken) in problem, problem
+        # the main models folder keeps working
+        assert f"loras: {world.models_dir / 'loras'}" in shown["folders"]
+    finally:
+        world.edit_config(extra_model_paths=[])
