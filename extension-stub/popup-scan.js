@@ -5,8 +5,9 @@
 // this tab's rows and its page's badges are asked for again.
 //
 // popup-downloads.js's refreshJobs hands the newest scan job over (showScanJob) and keeps asking
-// while it runs; popup.js's ping hands over the folders a scan walks (showScanFolders). Uses popup-page.js's helpers (hostOp, bytesText, refreshPage, tellTabToRefresh).
-// All text goes in with textContent.
+// while it runs; popup.js's ping hands over the folders a scan walks (showScanFolders). Uses
+// popup-page.js's helpers (hostOp, pageEl, bytesText, refreshPage, tellTabToRefresh). All text
+// goes in with textContent.
 "use strict";
 
 const SCAN_ACTIVE = new Set(["queued", "running"]);
