@@ -6,7 +6,9 @@ frame, the command line (host.cli) every printed reply, host.log every log line.
 come back from anywhere (CivitAI reflecting it in a type, a file name, a restriction reason,
 a field path a validation error names, an exception message), so it is removed where output
 leaves, not at each source. Any run of MIN_RUN or more characters of the secret is replaced
-by MARK, so a server quoting part of the key does not leak that part either.
+by MARK, so a server quoting part of the key does not leak that part either. The CivitAI
+client (which also registers the key it is given) asks `in_json` whether an answer quotes the
+key, and refuses such an answer before anything of it reaches a catalog file.
 
 Boundary: text and JSON-shaped values only; it does not decide what is secret. Imports nothing
 but host.jsonfast: it runs on every reply of a cold start. A reply's JSON is searched for each

@@ -4,8 +4,8 @@ The only module that decides paths. platformdirs picks the per-OS folders; it is
 only when a default is actually needed (the installer's launcher names the config file and
 the config names the catalog folder, so a browser-started host never needs it). Paths in
 Settings are plain strings: pathlib costs milliseconds in every cold start. The API key is
-held here and nowhere else; it never appears in repr(), and host.redaction (where it is
-registered on load) removes it from every reply and log line.
+read here and handed only to the CivitAI client and to host.redaction (registered on load),
+which removes it from every reply and log line; it never appears in repr().
 """
 
 from __future__ import annotations

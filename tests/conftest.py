@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,16 @@ class HostEnv:
         assert not reply["ok"], reply
         error: dict[str, Any] = reply["error"]
         return error
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_outlives_its_test() -> Iterator[None]:
+    """host.redaction keeps the API key of the last Settings or CivitAI client made in this
+    process: a test that made one with a key must not redact what later tests see."""
+    yield
+    from host import redaction
+
+    redaction.use_secret(None)
 
 
 @pytest.fixture

@@ -26,6 +26,13 @@ def now_stamp() -> str:
     return time.strftime("%Y-%m-%d %H:%M")
 
 
+def _shown(value: Any) -> str:
+    """A catalog value quoted in an error message, cut short: a file may hold text of any
+    length, and the message travels in a reply bounded by Chrome's 1 MiB."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def shape_problem(data: Any) -> str | None:
     """Why `data` is not a catalog document, or None when it is one."""
     if not isinstance(data, dict):
@@ -43,9 +50,9 @@ def shape_problem(data: Any) -> str | None:
             return f"category #{number} is not an object"
         models = category.get("models", [])
         if not isinstance(models, list):
-            return f"category {category.get('id')!r}: 'models' is not a list"
+            return f"category {_shown(category.get('id'))}: 'models' is not a list"
         if not all(isinstance(entry, dict) for entry in models):
-            return f"category {category.get('id')!r}: an entry is not an object"
+            return f"category {_shown(category.get('id'))}: an entry is not an object"
     return None
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from host.atomicfile import write_atomically
 from host.catalog.document import Document, empty_document, shape_problem
-from host.catalog.layout import CATALOG_NAMES
+from host.catalog.layout import CATALOG_NAMES, INDEX_NAME, SUMMARY_NAME
 from host.catalog.pretty import pretty_json
 from host.errors import CatalogBusyError, CatalogCorruptError, CatalogWriteError
 from host.regularfile import read_regular
@@ -192,21 +192,24 @@ def remove_leftovers(catalog_dir: Path) -> None:
     `.models.json.bak.XXXXXXXX.tmp`), as big as the catalog, in the user's folder for good;
     one killed while writing the read index leaves `.catalog-host-index.XXXXXXXX.tmp` (Chrome
     kills a host 2 s after closing its stdin). Catalog temps are only made under the lock we
-    hold, so every one that exists is a dead process's. An index temp may be a live reader's
-    (readers build outside the lock): deleting it only makes that reader's rename fail, and
-    it then answers from the index in memory, as it does for any unwritable index.
+    hold, so every one that exists is a dead process's. An index or summary temp may be a live
+    reader's (readers build outside the lock): deleting it only makes that reader's rename
+    fail, and it then answers from the index in memory, as it does for any unwritable index.
+    Other files in the folder (the job file, written under its own lock) are not touched: their
+    temps may be a live writer's, whose rename would fail.
     """
     try:
         names = os.listdir(catalog_dir)
     except OSError:
         return
     ours = {f".{catalog}.json{bak}" for catalog in CATALOG_NAMES for bak in ("", ".bak")}
+    ours |= {INDEX_NAME, SUMMARY_NAME}  # hidden already: their temps are named after them as is
     for name in names:
         stem, dot, random_part = name[: -len(".tmp")].rpartition(".")
         if not (name.endswith(".tmp") and dot and len(random_part) == 8
                 and _TEMP_CHARS.issuperset(random_part)):
             continue
-        if stem in ours or stem.startswith(".catalog-host-"):
+        if stem in ours:
             with suppress(OSError):
                 os.unlink(catalog_dir / name)
 

@@ -10,6 +10,7 @@ from host.catalog import document
 from host.catalog.index import open_index
 from host.catalog.layout import CATALOG_NAMES
 from host.catalog.transaction import transaction
+from host.catalog.views import reply_safe
 from host.context import Context
 
 TYPE_CHECKING = False
@@ -23,7 +24,7 @@ def _existing(docs: dict[str, Any], version_id: str) -> dict[str, Any] | None:
     for name in CATALOG_NAMES:
         found = document.find_by_version(docs[name], version_id)
         if found:
-            return {"status": "already_exists", "file": found[1].get("file"), "catalog": name}
+            return {"status": "already_exists", "file": reply_safe(found[1].get("file")), "catalog": name}
     return None
 
 

@@ -30,10 +30,15 @@ def _models_dir_report(context: Context) -> dict[str, Any]:
 
 
 def _model_folders_report(context: Context) -> dict[str, Any]:
-    """The folders ComfyUI searches per folder name (main models folder and extra_model_paths)."""
+    """The folders ComfyUI searches per folder name (main models folder and extra_model_paths),
+    when ComfyUI's folder or extra paths are configured; without them every folder is
+    `<models_dir>/<name>` and ping stays as light as it was."""
+    settings = context.settings
+    if settings.comfyui_dir is None and not settings.extra_model_paths:
+        return {}
     from host.disk.folders import load_folders
 
-    folders = load_folders(context.settings)
+    folders = load_folders(settings)
     report: dict[str, Any] = {"model_folders": folders.describe()}
     if folders.problems:
         report["model_paths_problems"] = folders.problems

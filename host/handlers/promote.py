@@ -10,7 +10,7 @@ from __future__ import annotations
 from host.catalog import document
 from host.catalog.paths import dest_parts
 from host.catalog.transaction import transaction
-from host.catalog.views import base_model_of
+from host.catalog.views import base_model_of, reply_safe
 from host.civitai.routing import lora_category
 from host.context import Context
 from host.errors import NotALoraError, NotFoundError
@@ -33,7 +33,8 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
         if in_models is None:
             if in_loras is not None:
                 category, entry = in_loras
-                return {"status": "already_exists", "file": entry.get("file"), "category": category.get("id")}
+                return {"status": "already_exists", "file": reply_safe(entry.get("file")),
+                        "category": reply_safe(category.get("id"))}
             raise NotFoundError(f"version {version_id} is not in models.json", version_id=version_id)
         _, entry = in_models
         if in_loras is not None:
@@ -44,7 +45,7 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
         else:
             if not is_lora(entry):
                 raise NotALoraError(
-                    f"version {version_id} is in {entry.get('dest')!r}, not a LoRA folder "
+                    f"version {version_id} is in {reply_safe(entry.get('dest'))!r}, not a LoRA folder "
                     "('loras' or below it)",
                     version_id=version_id,
                 )
@@ -53,4 +54,6 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
             txn.mark_changed("loras")  # destination first: never lose the entry
             document.remove_entries(models, [entry])
             txn.mark_changed("models")
-    return {"status": "promoted", "file": entry.get("file"), "category": category_id}
+    # catalog text of any length: bounded like a record's (the change is saved already, and a
+    # reply over Chrome's limit would tell the person it failed)
+    return {"status": "promoted", "file": reply_safe(entry.get("file")), "category": reply_safe(category_id)}

@@ -10,6 +10,7 @@ from host.catalog import document
 from host.catalog.layout import CATALOG_NAMES
 from host.catalog.paths import dest_parts, dest_problem, name_problem, presence_problem
 from host.catalog.transaction import transaction
+from host.catalog.views import reply_safe
 from host.context import Context
 from host.errors import (
     AmbiguousError,
@@ -23,6 +24,11 @@ from host.errors import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+# An `ambiguous` refusal lists this many folders at most, each cut like a record's text: a
+# catalog may name one file in any number of folders, of any length, and the refusal must
+# still fit Chrome's 1 MiB reply limit (else the person hears reply_too_large, not why).
+MAX_LISTED_DESTS = 20
 
 
 def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
@@ -54,18 +60,21 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
             raise NotFoundError(f"no catalog entry for {file!r}{where}", file=file)
         if len(dests) > 1:
             raise AmbiguousError(
-                f"{file!r} is in several folders; say which with 'dest'", file=file, dests=dests
+                f"{file!r} is in {len(dests)} folders; say which with 'dest'",
+                file=file,
+                dests=[reply_safe(folder) for folder in dests[:MAX_LISTED_DESTS]],
             )
         the_dest = dests[0]
-        shown = f"{the_dest}/{file}" if the_dest else file
+        told = reply_safe(the_dest)  # an unsafe dest may be of any length
+        shown = f"{told}/{file}" if told else file
         if model_folders.locate(the_dest, file) is not None:  # in any folder ComfyUI searches
-            raise FileOnDiskError(f"{shown} is on disk: delete the file first", file=file, dest=the_dest)
+            raise FileOnDiskError(f"{shown} is on disk: delete the file first", file=file, dest=told)
         why = presence_problem(models_dir, the_dest, file) or model_folders.presence_problem(the_dest, file)
         if why:
             raise PresenceUnknownError(
                 f"cannot tell whether {shown} is on disk: {why}; the entry was kept",
                 file=file,
-                dest=the_dest,
+                dest=told,
             )
         # Normally one entry in one catalog; after a promote cut in half the same entry is in
         # both, and removing it means removing both copies.

@@ -10,18 +10,13 @@ from host.catalog.layout import catalog_signature
 from host.catalog.transaction import transaction
 from host.context import Context
 from host.server import serve
-from tests.support.catalogs import civitai_entry, write_json
+from tests.support.catalogs import civitai_entry, one_category_catalog, write_json
 from tests.support.frames import frame, unframe_all
 
 
-def catalog(*entries):
-    return {"version": 1, "date": "2026-01-01 00:00",
-            "categories": [{"id": "loras", "name": "LoRAs", "models": list(entries)}]}
-
-
 def test_the_loop_refreshes_the_index_after_replying_to_a_write(host_env):
-    host_env.write_catalogs(catalog(civitai_entry(1, 2, "a.safetensors", "loras"),
-                                    civitai_entry(3, 4, "b.safetensors", "loras")))
+    host_env.write_catalogs(one_category_catalog(civitai_entry(1, 2, "a.safetensors", "loras"),
+                                                 civitai_entry(3, 4, "b.safetensors", "loras")))
     out = io.BytesIO()
     serve(io.BytesIO(frame({"op": "remove", "file": "a.safetensors"})), out, Context())
     assert unframe_all(out.getvalue())[0]["result"]["status"] == "removed"
@@ -32,14 +27,14 @@ def test_the_loop_refreshes_the_index_after_replying_to_a_write(host_env):
 
 
 def test_a_refresh_overtaken_by_another_write_is_never_trusted(host_env):
-    host_env.write_catalogs(catalog(civitai_entry(1, 2, "a.safetensors", "loras")))
+    host_env.write_catalogs(one_category_catalog(civitai_entry(1, 2, "a.safetensors", "loras")))
     context = Context()
     with transaction(host_env.catalog_dir, context.after_reply) as txn:
         document.append_entry(txn.docs["models"], "loras", "LoRAs",
                               civitai_entry(5, 6, "e.safetensors", "loras"))
         txn.mark_changed("models")
     # before this writer's deferred refresh runs, another program rewrites the file
-    newer = catalog(civitai_entry(7, 8, "g.safetensors", "loras"))
+    newer = one_category_catalog(civitai_entry(7, 8, "g.safetensors", "loras"))
     newer["version"] = 99
     write_json(host_env.models_json, newer)
     context.run_after_reply()  # writes an index for the documents it saved, under their signature
@@ -49,7 +44,7 @@ def test_a_refresh_overtaken_by_another_write_is_never_trusted(host_env):
 
 def test_work_left_after_a_reply_belongs_to_its_own_context(host_env):
     """Two in-process conversations (tests, threads) never run each other's deferred work."""
-    host_env.write_catalogs(catalog(civitai_entry(1, 2, "a.safetensors", "loras")))
+    host_env.write_catalogs(one_category_catalog(civitai_entry(1, 2, "a.safetensors", "loras")))
     writer, other = Context(), Context()
     with transaction(host_env.catalog_dir, writer.after_reply) as txn:
         txn.mark_changed("models")

@@ -7,6 +7,7 @@ processes, bounded by a timeout (a hang fails the test instead of hanging it).""
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from typing import Any
@@ -56,6 +57,7 @@ def test_a_fifo_for_a_cache_is_replaced_by_a_rebuilt_one(studio: Any, cache: str
     replies = serve(studio)
     assert [r["ok"] for r in replies] == [True] * len(REQUESTS), replies
     assert replies[1]["result"] == intact[1]["result"]
+    assert stat.S_ISREG((studio.catalog_dir / cache).stat().st_mode), "the FIFO is still there"
 
 
 @pytest.mark.parametrize("catalog", ["models", "loras"])

@@ -11,7 +11,7 @@ from host.catalog import document
 from host.catalog.store import read_document, serialize, write_document
 from host.catalog.transaction import transaction
 from host.errors import CatalogCorruptError
-from tests.support.catalogs import civitai_entry, studio_catalogs, write_json
+from tests.support.catalogs import civitai_entry, one_category_catalog, studio_catalogs, write_json
 
 
 def test_missing_file_is_an_empty_catalog(tmp_path):
@@ -118,15 +118,10 @@ def test_a_new_catalog_file_gets_the_usual_permissions(tmp_path):
     assert (tmp_path / "models.json").stat().st_mode & 0o777 == 0o644
 
 
-def catalog(*entries):
-    return {"version": 1, "date": "2026-01-01 00:00", "categories": [{"id": "loras", "name": "LoRAs",
-                                                                      "models": list(entries)}]}
-
-
 def test_a_symlinked_catalog_is_written_through_and_keeps_its_mode(host_env, tmp_path):
     studio = tmp_path / "studio" / "models.json"
-    write_json(studio, catalog(civitai_entry(1, 2, "a.safetensors", "loras"),
-                               civitai_entry(3, 4, "b.safetensors", "loras")))
+    write_json(studio, one_category_catalog(civitai_entry(1, 2, "a.safetensors", "loras"),
+                                            civitai_entry(3, 4, "b.safetensors", "loras")))
     studio.chmod(0o644)
     host_env.catalog_dir.mkdir()
     host_env.models_json.symlink_to(studio)
@@ -138,9 +133,23 @@ def test_a_symlinked_catalog_is_written_through_and_keeps_its_mode(host_env, tmp
 
 
 def test_a_lock_that_cannot_be_taken_is_a_clear_write_error(host_env):
-    host_env.write_catalogs(catalog(civitai_entry(1, 2, "a.safetensors", "loras")))
+    host_env.write_catalogs(one_category_catalog(civitai_entry(1, 2, "a.safetensors", "loras")))
     before = host_env.snapshot()
     (host_env.catalog_dir / ".catalog-host.lock").mkdir()  # not a file: the lock cannot be taken
     error = host_env.error("remove", file="a.safetensors")
     assert error["code"] == "catalog_write_failed" and "lock" in error["message"]
     assert host_env.snapshot() == before
+
+
+def test_a_write_removes_dead_writers_temp_files_but_not_those_of_other_files(host_env):
+    """Catalog temps are only made under the catalog lock, and the caches' are harmless to
+    lose; the job file's are made under another lock, by a live worker whose rename would fail."""
+    host_env.write_catalogs(one_category_catalog(civitai_entry(1, 2, "a.safetensors", "loras")))
+    dead = [".models.json.k3j_x9q2.tmp", ".loras.json.bak.abcdefgh.tmp", ".catalog-host-index.0a1b2c3d.tmp",
+            ".catalog-host-summary.zz_zz_zz.tmp"]
+    live = [".catalog-host-jobs.a1b2c3d4.tmp", ".catalog-host-jobs-active.a1b2c3d4.tmp", "notes.k3j_x9q2.tmp",
+            ".models.json.TOOLONG123.tmp"]
+    for name in dead + live:
+        (host_env.catalog_dir / name).write_bytes(b"partial")
+    assert host_env.ok("remove", file="a.safetensors")["status"] == "removed"
+    assert sorted(p.name for p in host_env.catalog_dir.iterdir() if p.name.endswith(".tmp")) == sorted(live)

@@ -206,3 +206,8 @@ def test_path_never_makes_a_record_exceed_its_size_bound(host_env):
     assert result["1"]["status"] == "present" and result["1"]["path"] is None
     assert len(_json.dumps(result["1"], ensure_ascii=False).encode()) <= MAX_RECORD_JSON_BYTES
     assert result["2"]["path"] == str(host_env.models_dir / "loras" / "small.safetensors")
+
+
+def test_ping_without_comfyui_settings_lists_no_folders(host_env):
+    result = host_env.ok("ping")
+    assert "model_folders" not in result and "model_paths_problems" not in result

@@ -7,7 +7,8 @@ Everything lives in one temp folder: HOME (Firefox reads user-level hosts from
 and the host's config. Firefox gets a minimal environment built here and passes it on to the
 host processes it starts. The extension is reached from one of its own pages (its popup page,
 `moz-extension://<fixed uuid>/popup.html`), through the same `runtime` messages the content
-script and the popup use, or the background's `catalogHost` debugging API.
+script and the popup use, or the background's `catalogHost` debugging API; and as a person uses
+it: the popup opened over a civitai.com tab, its buttons clicked.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 from tests.browser.fake_site import FakeSite, ModelPage
 from tests.browser.harness import catalog_document, write_atomically
 from tests.firefox.civitai_proxy import CivitaiProxy, make_certificate
-from tests.firefox.marionette import Firefox
+from tests.firefox.marionette import Firefox, Marionette
 
 REPO = Path(__file__).resolve().parents[2]
 STUB_DIR = REPO / "extension-stub"
@@ -206,6 +207,58 @@ class FirefoxWorld:
     def open_model_page(self, page: ModelPage) -> None:
         assert self.firefox is not None
         self.firefox.marionette.navigate(self.site.put(page))
+
+    def open_actions(self) -> str:
+        """The toolbar popup as a person sees it over the current (civitai.com) tab: opened in
+        a background tab of the same window, so the page's tab stays the active one the popup
+        asks about. Returns the page tab's handle (`close_actions` goes back to it)."""
+        m = self.marionette
+        page = m.command("WebDriver:GetWindowHandle")["value"]
+        popup = m.command("WebDriver:NewWindow", {"type": "tab", "focus": False})["handle"]
+        m.command("WebDriver:SwitchToWindow", {"handle": popup, "focus": False})
+        self.open_extension_page()
+        self.wait_popup("document.body.dataset.page === 'none' || "
+                        "Number(document.body.dataset.lookups || 0) >= 1")
+        return str(page)
+
+    def close_actions(self, page: str) -> None:
+        m = self.marionette
+        m.command("WebDriver:CloseWindow")
+        m.command("WebDriver:SwitchToWindow", {"handle": page, "focus": True})
+
+    def wait_popup(self, condition: str) -> None:
+        self.js("const deadline = Date.now() + arguments[0] * 1000;"
+                f"while (!({condition})) {{"
+                "  if (Date.now() > deadline) throw new Error('timed out: ' + arguments[1]);"
+                "  await new Promise((resolve) => setTimeout(resolve, 20));"
+                "}"
+                "return true;", WAIT_S, condition)
+
+    def popup_rows(self) -> dict[int, dict[str, Any]]:
+        rows = self.js("return [...document.querySelectorAll('#versions .version')].map((row) => ({"
+                       "id: Number(row.dataset.versionId),"
+                       "state: row.querySelector('.badge').dataset.state,"
+                       "actions: [...row.querySelectorAll('button[data-action]')]"
+                       "  .map((b) => b.dataset.action),"
+                       "message: row.querySelector('.message')?.textContent || null}))")
+        return {row["id"]: row for row in rows}
+
+    def popup_click(self, version_id: int, action: str) -> None:
+        """A real click (Marionette's element click) on a row's button; waits for the popup's
+        next lookup answer."""
+        m = self.marionette
+        before = int(self.js("return Number(document.body.dataset.lookups || 0)"))
+        selector = f'.version[data-version-id="{version_id}"] button[data-action="{action}"]'
+        # A web element is {"element-6066-11e4-a52e-4f735466cecf": "<id>"}.
+        element = m.command("WebDriver:FindElement", {"using": "css selector", "value": selector})
+        m.command("WebDriver:ElementClick", {"id": next(iter(element["value"].values()))})
+        self.wait_popup(f"Number(document.body.dataset.lookups || 0) >= {before + 1} && "
+                        "document.body.dataset.busy === '0'")
+
+    @property
+    def marionette(self) -> Marionette:
+        assert self.firefox is not None
+        return self.firefox.marionette
 
     def panel_states(self, expected: int) -> dict[int, str]:
         """{version id: badge state} of the page's panel, once `expected` rows have an answer.

@@ -1,7 +1,8 @@
 """The extension stub and the host in a real headless Firefox ESR: the project's installer
 registers the host for Firefox, the stub runs as a temporary add-on, and the same end-to-end
-cases as in Chromium run: ping on both channels, lookup, add against the fake CivitAI, the page
-panel on a fake civitai.com page, and what a person sees when the registration is wrong."""
+cases as in Chromium run: ping on both channels, lookup, add against the fake CivitAI (as the
+popup asks, and by clicking Add in the popup over a model page), the page panel on a fake
+civitai.com page, and what a person sees when the registration is wrong."""
 
 from __future__ import annotations
 
@@ -140,6 +141,27 @@ def test_uninstall_then_the_extension_says_not_installed(ff: FirefoxWorld) -> No
     assert answer["error"]["code"] == "host_not_installed"
     assert "install" in answer["error"]["hint"]
 
+
+
+def test_add_from_the_popup_over_a_model_page(ff: FirefoxWorld, firefox_civitai: FakeCivitai) -> None:
+    payload = load_fixture("sdxl_lora")
+    payload.update(id=V_NEW, modelId=MODEL)
+    firefox_civitai.add_version(payload)
+    ff.write_catalog("models", {"loras": [
+        catalog_entry(V_MID, MODEL, "watercolor_v2.safetensors", "loras")]})
+    ff.open_model_page(ModelPage(MODEL, "Watercolor Dreams XL", [
+        Version(V_NEW, "v3.0"), Version(V_MID, "v2.0")]))
+    assert ff.panel_states(2) == {V_NEW: "other", V_MID: "missing"}
+    page = ff.open_actions()
+    try:
+        rows = ff.popup_rows()
+        assert rows[V_NEW]["state"] == "other" and "add" in rows[V_NEW]["actions"]
+        ff.popup_click(V_NEW, "add")
+        assert ff.catalog_version_ids("models") == {V_MID, V_NEW}
+        assert ff.popup_rows()[V_NEW]["state"] == "missing"
+        assert len(firefox_civitai.requests_for(V_NEW)) == 1
+    finally:
+        ff.close_actions(page)
 
 
 def test_scan_from_the_popup_then_adopt_in_firefox(ff: FirefoxWorld, firefox_civitai: FakeCivitai) -> None:

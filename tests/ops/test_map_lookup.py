@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from host.catalog.layout import index_path
-from tests.support.catalogs import civitai_entry, studio_catalogs
+from tests.support.catalogs import civitai_entry, one_category_catalog, studio_catalogs
 
 
 def test_lookup_answers_asked_ids_only(host_env):
@@ -149,11 +149,6 @@ def test_ping_reports_folders_and_versions(host_env):
     assert ping["models_dir_exists"] is False and "does not exist" in ping["models_dir_problem"]
 
 
-def catalog(*entries):
-    return {"version": 1, "date": "2026-01-01 00:00", "categories": [{"id": "loras", "name": "LoRAs",
-                                                                      "models": list(entries)}]}
-
-
 def test_nan_and_surrogates_in_a_catalog_do_not_break_reads(host_env):
     host_env.catalog_dir.mkdir()
     host_env.models_json.write_text(
@@ -167,14 +162,14 @@ def test_nan_and_surrogates_in_a_catalog_do_not_break_reads(host_env):
 
 def test_a_huge_name_never_makes_a_reply_too_large(host_env):
     big = civitai_entry(5, 6, "big.safetensors", "loras", name="n" * 2_000_000)
-    host_env.write_catalogs(catalog(big, civitai_entry(7, 8, "small.safetensors", "loras")))
+    host_env.write_catalogs(one_category_catalog(big, civitai_entry(7, 8, "small.safetensors", "loras")))
     result = host_env.ok("map")
     assert set(result["by_version"]) == {"5", "7"} and len(result["by_version"]["5"]["name"]) == 1024
     assert host_env.ok("lookup", version_ids=[5])["by_version"]["5"]["file"] == "big.safetensors"
 
 
 def test_in_place_same_size_edit_with_restored_mtime_is_seen(host_env):
-    host_env.write_catalogs(catalog(civitai_entry(111111, 1, "a.safetensors", "loras")))
+    host_env.write_catalogs(one_category_catalog(civitai_entry(111111, 1, "a.safetensors", "loras")))
     assert host_env.ok("lookup", version_ids=[111111])["by_version"]["111111"]
     before = os.stat(host_env.models_json)
     text = host_env.models_json.read_text().replace("111111", "222222")
@@ -186,7 +181,7 @@ def test_in_place_same_size_edit_with_restored_mtime_is_seen(host_env):
 
 
 def test_a_damaged_index_is_rebuilt(host_env):
-    host_env.write_catalogs(catalog(civitai_entry(5, 6, "a.safetensors", "loras")))
+    host_env.write_catalogs(one_category_catalog(civitai_entry(5, 6, "a.safetensors", "loras")))
     host_env.ok("lookup", version_ids=[5])
     path = Path(index_path(host_env.catalog_dir))
     data = path.read_bytes()
@@ -210,7 +205,7 @@ def test_a_lookup_of_200_hostile_entries_fits_one_frame(host_env):
     hostile = "\x01" * 5000
     entries = [civitai_entry(1000 + n, 77, "f" + hostile, "loras/" + hostile, name=hostile, base_model=hostile)
                for n in range(200)]
-    host_env.write_catalogs(catalog(*entries))
+    host_env.write_catalogs(one_category_catalog(*entries))
     reply = host_env.call("lookup", version_ids=[1000 + n for n in range(200)], model_ids=[77])
     assert reply["ok"], reply["error"]
     assert len(encode_message(reply)) <= MAX_REPLY_BYTES
@@ -227,7 +222,7 @@ def test_by_model_lists_are_bounded(host_env):
     from host.catalog.views import MAX_VERSIONS_PER_MODEL
 
     count = MAX_VERSIONS_PER_MODEL + 50
-    host_env.write_catalogs(catalog(*[{"civitai_version_id": 5000 + v, "civitai_model_id": 9,
+    host_env.write_catalogs(one_category_catalog(*[{"civitai_version_id": 5000 + v, "civitai_model_id": 9,
                                        "file": "f.safetensors", "dest": "loras"} for v in range(count)]))
     listed = host_env.ok("lookup", version_ids=[5000], model_ids=[9])["by_model"]["9"]
     assert listed == [str(5000 + v) for v in range(MAX_VERSIONS_PER_MODEL)]
@@ -254,9 +249,9 @@ def test_the_largest_possible_lookup_reply_fits_one_frame():
 def test_an_empty_base_model_falls_back_to_civitai_base_model(host_env):
     """Issue 11 K: Studio's catalogs write base_model "" next to civitai_base_model; a record
     reports the latter, as when base_model is absent."""
-    host_env.write_catalogs(catalog(civitai_entry(5, 6, "a.safetensors", "loras", base_model="",
-                                                  civitai_base_model="Flux.1 D"),
-                                    civitai_entry(7, 8, "b.safetensors", "loras", base_model="")))
+    host_env.write_catalogs(one_category_catalog(
+        civitai_entry(5, 6, "a.safetensors", "loras", base_model="", civitai_base_model="Flux.1 D"),
+        civitai_entry(7, 8, "b.safetensors", "loras", base_model="")))
     found = host_env.ok("lookup", version_ids=[5, 7])["by_version"]
     assert found["5"]["base_model"] == "Flux.1 D"
     assert found["7"]["base_model"] == ""  # nothing to fall back to

@@ -74,3 +74,20 @@ def test_a_catalog_error_in_a_reply_is_bounded(host_env: Any) -> None:
     host_env.write_catalogs(loras={"version": 1, "categories": [{"id": "x" * 2_000_000, "models": 5}]})
     message = host_env.ok("lookup", version_ids=[MODELS_VERSION])["catalog_errors"]["loras"]
     assert message.startswith("loras.json is not a catalog") and len(message.encode()) <= 1024
+
+
+@pytest.mark.parametrize("request_", [
+    {"op": "add", "version_id": 148210},
+    {"op": "promote", "version_id": 200001},
+    {"op": "remove", "file": "old_sd15.safetensors"},
+], ids=["add", "promote", "remove"])
+def test_a_write_refused_for_a_corrupt_catalog_says_so_in_one_frame(host_env: Any, request_: dict[str, Any]) -> None:
+    """The refusal quotes a category id: a hostile one must not turn it into reply_too_large."""
+    from host.framing import MAX_REPLY_BYTES, encode_message
+
+    host_env.write_catalogs(*studio_catalogs())
+    host_env.write_catalogs(loras={"version": 1, "categories": [{"id": "x" * 2_000_000, "models": 5}]})
+    reply = host_env.call(request_["op"], **{k: v for k, v in request_.items() if k != "op"})
+    assert reply["error"]["code"] == "catalog_corrupt", reply["error"]["code"]
+    assert reply["error"]["message"].startswith("loras.json is not a catalog")
+    assert len(encode_message(reply)) <= MAX_REPLY_BYTES

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from tests.support.catalogs import civitai_entry, studio_catalogs
+from tests.support.catalogs import civitai_entry, one_category_catalog, studio_catalogs
 
 
 @pytest.fixture
@@ -138,16 +138,11 @@ def test_remove_refuses_hostile_names(studio, params, code):
     assert studio.snapshot() == before
 
 
-def catalog(*entries):
-    return {"version": 1, "date": "2026-01-01 00:00", "categories": [{"id": "loras", "name": "LoRAs",
-                                                                      "models": list(entries)}]}
-
-
 def test_remove_copes_with_non_string_dests_and_removes_both_promote_copies(host_env):
     weird = civitai_entry(1, 2, "a.safetensors", "loras")
     weird["dest"] = 5
     listed = civitai_entry(3, 4, "a.safetensors", "loras")
-    host_env.write_catalogs(catalog(weird, listed), catalog(civitai_entry(3, 4, "a.safetensors", "loras")))
+    host_env.write_catalogs(one_category_catalog(weird, listed), one_category_catalog(civitai_entry(3, 4, "a.safetensors", "loras")))
     result = host_env.ok("remove", file="a.safetensors")
     assert result["catalog"] == "models"
     assert [e["file"] for e in host_env.read("models")["categories"][0]["models"]] == ["a.safetensors"]
@@ -171,3 +166,23 @@ def test_promote_routes_studio_spellings_like_civitai_ones(host_env):
             civitai_entry(7, 8, "f.safetensors", "loras", base_model="FLUX.1")]}]})
     assert host_env.ok("promote", version_id=5)["category"] == "wan_loras"
     assert host_env.ok("promote", version_id=7)["category"] == "flux_loras"
+
+
+def test_replies_about_hostile_entries_fit_one_frame(host_env):
+    """A catalog entry may hold text of any length: promote's answer (after it has changed the
+    catalogs) and its refusals must still fit one frame, or the person is told reply_too_large
+    about a change that was made."""
+    from host.framing import MAX_REPLY_BYTES, encode_message
+
+    huge_file = "f" * 2_000_000 + ".safetensors"
+    host_env.write_catalogs(one_category_catalog(
+        civitai_entry(5, 6, huge_file, "loras"),
+        civitai_entry(7, 8, "a.safetensors", "checkpoints/" + "d" * 2_000_000)))
+    promoted = host_env.call("promote", version_id=5)
+    assert promoted["ok"] and promoted["result"]["status"] == "promoted", promoted.get("error")
+    assert promoted["result"]["file"].startswith("fff") and len(encode_message(promoted)) <= MAX_REPLY_BYTES
+    assert [e["file"] for e in host_env.read("loras")["categories"][0]["models"]] == [huge_file]
+    again = host_env.call("promote", version_id=5)
+    assert again["result"]["status"] == "already_exists" and len(encode_message(again)) <= MAX_REPLY_BYTES
+    refused = host_env.call("promote", version_id=7)
+    assert refused["error"]["code"] == "not_a_lora" and len(encode_message(refused)) <= MAX_REPLY_BYTES

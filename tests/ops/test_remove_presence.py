@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.catalogs import civitai_entry, studio_catalogs
+from tests.support.catalogs import civitai_entry, one_category_catalog, studio_catalogs
 
 WINDOWS_DEST = "loras\\sub"
 
@@ -91,3 +91,25 @@ def test_remove_refuses_without_a_models_folder_to_look_in(studio: Any, monkeypa
     error = studio.error("remove", file="old_sd15.safetensors")
     assert error["code"] == "presence_unknown" and "models" in error["message"], error
     assert studio.snapshot() == before
+
+
+def test_a_hostile_catalog_still_gets_the_real_refusal_not_a_reply_too_large(host_env: Any) -> None:
+    """A catalog may hold a dest of megabytes, or one file name in thousands of folders: the
+    refusal (presence_unknown, ambiguous) must still fit one frame, or the person is told
+    `reply_too_large` instead of why the entry was kept."""
+    from host.catalog.views import MAX_TEXT_JSON_BYTES
+    from host.framing import MAX_REPLY_BYTES, encode_message
+
+    host_env.write_catalogs(one_category_catalog(
+        civitai_entry(1, 2, "a.safetensors", "x" * 2_000_000),
+        *[civitai_entry(10 + n, 3, "b.safetensors", f"loras/{'y' * 200}{n}") for n in range(6000)]))
+    before = host_env.snapshot()
+    unsafe = host_env.call("remove", file="a.safetensors")
+    assert unsafe["error"]["code"] == "presence_unknown"
+    assert len(encode_message(unsafe)) <= MAX_REPLY_BYTES
+    assert unsafe["error"]["dest"].startswith("xxx") and len(unsafe["error"]["dest"]) <= MAX_TEXT_JSON_BYTES
+    many = host_env.call("remove", file="b.safetensors")
+    assert many["error"]["code"] == "ambiguous" and "6000 folders" in many["error"]["message"]
+    assert len(encode_message(many)) <= MAX_REPLY_BYTES
+    assert many["error"]["dests"][0] == f"loras/{'y' * 200}0" and len(many["error"]["dests"]) < 6000
+    assert host_env.snapshot() == before

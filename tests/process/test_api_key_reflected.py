@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -59,13 +59,6 @@ REFLECTIONS: dict[str, Callable[[dict[str, Any]], None]] = {
     "model-name": _set_model_name,
     "part-of-the-key": _set_key_part,
 }
-
-
-@pytest.fixture
-def civitai(host_env: Any) -> Iterator[FakeCivitai]:
-    with FakeCivitai() as fake:
-        host_env.env["CATALOG_HOST_CIVITAI_URL"] = fake.url
-        yield fake
 
 
 def key_windows() -> list[bytes]:

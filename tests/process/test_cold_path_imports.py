@@ -63,21 +63,11 @@ def warm_catalogs(host_env, tmp_path):
     {"op": "lookup", "version_ids": [9208, 128713, 5], "model_ids": [4384]},
     {"op": "map"},
 ], ids=["ping", "lookup", "map"])
-def test_a_cold_read_imports_nothing_heavy(warm_catalogs, tmp_path, request_):
-    result, modules = serve_cold(warm_catalogs, tmp_path, request_)
+@pytest.mark.parametrize("caller", [CHROME_ARGS, FIREFOX_ARGS], ids=["chrome", "firefox"])
+def test_a_cold_read_imports_nothing_heavy(warm_catalogs, tmp_path, request_, caller):
+    result, modules = serve_cold(warm_catalogs, tmp_path, request_, caller=caller)
     assert result  # a real answer, not an error
     assert "host.dispatch" in modules  # the probe saw the host's own modules
-    assert heavy(modules) == []
-
-
-@pytest.mark.parametrize("request_", [
-    {"op": "ping"},
-    {"op": "lookup", "version_ids": [9208, 128713, 5], "model_ids": [4384]},
-    {"op": "map"},
-], ids=["ping", "lookup", "map"])
-def test_a_cold_read_called_by_firefox_imports_nothing_heavy(warm_catalogs, tmp_path, request_):
-    result, modules = serve_cold(warm_catalogs, tmp_path, request_, caller=FIREFOX_ARGS)
-    assert result
     assert heavy(modules) == []
 
 
@@ -88,13 +78,9 @@ def test_a_cold_map_with_a_matching_etag_imports_nothing_heavy(warm_catalogs, tm
     assert heavy(modules) == []
 
 
-def test_the_probe_does_see_a_heavy_import(warm_catalogs, tmp_path):
+def test_the_probe_does_see_a_heavy_import(warm_catalogs, tmp_path, civitai):
     """The check can fail: an `add` (CivitAI client, pydantic, requests) is reported."""
-    from tests.support.fake_civitai import FakeCivitai
-
-    with FakeCivitai() as fake:
-        fake.add_fixture("sdxl_lora")
-        warm_catalogs.env["CATALOG_HOST_CIVITAI_URL"] = fake.url
-        result, modules = serve_cold(warm_catalogs, tmp_path, {"op": "add", "version_id": 148210})
+    civitai.add_fixture("sdxl_lora")
+    result, modules = serve_cold(warm_catalogs, tmp_path, {"op": "add", "version_id": 148210})
     assert result["status"] == "added"
     assert {"pydantic", "requests", "json"} <= set(heavy(modules))

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from tests.support.catalogs import studio_catalogs
 from tests.support.fake_civitai import FakeCivitai
@@ -26,13 +23,6 @@ resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 from host.cli import main
 sys.exit(main(sys.argv[1:]))
 """
-
-
-@pytest.fixture
-def civitai(host_env: Any) -> Iterator[FakeCivitai]:
-    with FakeCivitai() as fake:
-        host_env.env["CATALOG_HOST_CIVITAI_URL"] = fake.url
-        yield fake
 
 
 def host(host_env: Any, request: dict[str, Any], limit: int | None = None) -> dict[str, Any]:

@@ -7,21 +7,11 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 from tests.support.catalogs import studio_catalogs
-from tests.support.fake_civitai import FakeCivitai
 from tests.support.frames import frame, read_one, unframe_all
 
 STUB_ORIGIN = "chrome-extension://jpiddlinckgdlidmojineffgcdpfoacg/"
 TIMEOUT = 30
-
-
-@pytest.fixture
-def civitai(host_env):
-    with FakeCivitai() as fake:
-        host_env.env["CATALOG_HOST_CIVITAI_URL"] = fake.url
-        yield fake
 
 
 def run_host(host_env, data: bytes, *args: str) -> subprocess.CompletedProcess[bytes]:

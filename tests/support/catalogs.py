@@ -15,6 +15,12 @@ def write_json(path: Path, data: Any) -> bytes:
     return raw
 
 
+def one_category_catalog(*entries: dict[str, Any]) -> dict[str, Any]:
+    """A catalog document (version 1) holding `entries` in one category, `loras`."""
+    return {"version": 1, "date": "2026-01-01 00:00",
+            "categories": [{"id": "loras", "name": "LoRAs", "models": list(entries)}]}
+
+
 def civitai_entry(version_id: Any, model_id: Any, file: str, dest: str, **extra: Any) -> dict[str, Any]:
     entry = {
         "name": extra.pop("name", f"Model {model_id} v{version_id}"),

@@ -66,3 +66,24 @@ def test_temp_names_are_hidden_beside_the_file(tmp_path, monkeypatch):
     write_atomically(tmp_path / ".catalog-host-index", b"2")
     assert seen[0].startswith(".models.json.") and seen[0].endswith(".tmp")
     assert seen[1].startswith(".catalog-host-index.") and not seen[1].startswith("..")
+
+
+def test_before_rename_runs_once_the_data_is_written_and_a_failure_there_changes_nothing(tmp_path):
+    path = tmp_path / "models.json"
+    path.write_bytes(b"old")
+    seen = []
+
+    def step():  # the new data is complete in the temp file, `path` not yet replaced
+        (temp,) = leftovers(tmp_path)
+        seen.append(((tmp_path / temp).read_bytes(), path.read_bytes()))
+
+    write_atomically(path, b"new", before_rename=step)
+    assert seen == [(b"new", b"old")] and path.read_bytes() == b"new"
+
+    def refuse():
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        write_atomically(path, b"newer", before_rename=refuse)
+    assert path.read_bytes() == b"new"
+    assert leftovers(tmp_path) == []
