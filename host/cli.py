@@ -16,7 +16,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-OP_COMMANDS = ("ping", "map", "lookup", "add", "promote", "remove", "download", "jobs", "cancel")
+OP_COMMANDS = ("ping", "map", "lookup", "add", "promote", "remove", "download", "jobs", "cancel", "adopt")
 INSTALLER_COMMANDS = ("install", "uninstall", "doctor")
 USAGE = """\
 usage: catalog-host                              serve native messages on stdin/stdout
@@ -29,6 +29,8 @@ usage: catalog-host                              serve native messages on stdin/
        catalog-host download VERSION_ID [--file-id N] [--wait]
        catalog-host jobs
        catalog-host cancel VERSION_ID
+       catalog-host scan [--wait] [--here] [--quiet]
+       catalog-host adopt VERSION_ID
        catalog-host install|uninstall|doctor [...]   (see `catalog-host install --help`)
 """
 
@@ -69,7 +71,7 @@ def _op_request(command: str, args: list[str]) -> dict[str, Any]:
     import argparse
 
     parser = argparse.ArgumentParser(prog=f"catalog-host {command}")
-    if command in ("add", "promote", "cancel"):
+    if command in ("add", "promote", "cancel", "adopt"):
         parser.add_argument("version_id")
     elif command == "download":
         parser.add_argument("version_id")
@@ -129,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     command = args[0] if args else None
     if command in OP_COMMANDS:
         return _run_op(command, args[1:])
+    if command == "scan":
+        from host.disk.scan_cli import main as scan_main
+
+        return scan_main(args[1:])
     if command in INSTALLER_COMMANDS:
         from host.installer.cli import main as installer_main
 

@@ -98,6 +98,8 @@ OPS: dict[str, OpSpec] = {
     "add": OpSpec("add", {"version_id": _id}, {}),
     "promote": OpSpec("promote", {"version_id": _id}, {}),
     "remove": OpSpec("remove", {"file": _text}, {"dest": _text}),
+    "adopt": OpSpec("adopt", {"version_id": _id}, {}),
+    "scan": OpSpec("scan", {}, {}),
     "download": OpSpec("download", {"version_id": _id}, {"file_id": _int_id}),
     "jobs": OpSpec("jobs", {}, {}),
     "cancel": OpSpec("cancel", {"version_id": _id}, {}),

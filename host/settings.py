@@ -34,6 +34,8 @@ ENV_MODELS_DIR = "CATALOG_HOST_MODELS_DIR"
 ENV_CIVITAI_URL = "CATALOG_HOST_CIVITAI_URL"
 ENV_API_KEY = "CIVITAI_API_KEY"
 ENV_EXTENSION_IDS = "CATALOG_HOST_EXTENSION_IDS"
+ENV_COMFYUI_DIR = "CATALOG_HOST_COMFYUI_DIR"
+ENV_EXTRA_MODEL_PATHS = "CATALOG_HOST_EXTRA_MODEL_PATHS"
 ENV_FIREFOX_EXTENSION_IDS = "CATALOG_HOST_FIREFOX_EXTENSION_IDS"
 
 # config-file key -> environment variable that overrides it
@@ -43,6 +45,8 @@ CONFIG_KEYS: dict[str, str] = {
     "civitai_url": ENV_CIVITAI_URL,
     "civitai_api_key": ENV_API_KEY,
     "extension_ids": ENV_EXTENSION_IDS,
+    "comfyui_dir": ENV_COMFYUI_DIR,
+    "extra_model_paths": ENV_EXTRA_MODEL_PATHS,
     "firefox_extension_ids": ENV_FIREFOX_EXTENSION_IDS,
 }
 
@@ -80,8 +84,10 @@ class Settings:
         "catalog_dir",
         "civitai_api_key",
         "civitai_url",
+        "comfyui_dir",
         "config_path",
         "extension_ids",
+        "extra_model_paths",
         "firefox_extension_ids",
         "models_dir",
     )
@@ -94,6 +100,8 @@ class Settings:
         civitai_url: str,
         civitai_api_key: str | None = None,
         extension_ids: tuple[str, ...] = (STUB_EXTENSION_ID,),
+        comfyui_dir: str | None = None,
+        extra_model_paths: tuple[str, ...] = (),
         firefox_extension_ids: tuple[str, ...] = (STUB_GECKO_ID,),
     ) -> None:
         self.config_path = config_path
@@ -102,6 +110,8 @@ class Settings:
         self.civitai_url = civitai_url
         self.civitai_api_key = civitai_api_key
         self.extension_ids = extension_ids
+        self.comfyui_dir = comfyui_dir
+        self.extra_model_paths = extra_model_paths
         # Firefox add-on ids (Firefox passes the caller's id, not an origin); exact strings.
         self.firefox_extension_ids = firefox_extension_ids
         redaction.use_secret(civitai_api_key)  # kept out of every reply and log line from now on
@@ -123,6 +133,8 @@ class Settings:
             "civitai_url": self.civitai_url,
             "civitai_api_key": mask_secret(key) if key else None,
             "extension_ids": list(self.extension_ids),
+            "comfyui_dir": self.comfyui_dir,
+            "extra_model_paths": list(self.extra_model_paths),
             "firefox_extension_ids": list(self.firefox_extension_ids),
         }
 
@@ -204,6 +216,15 @@ def _as_ids(value: Any) -> tuple[str, ...]:
     return tuple(ids)
 
 
+def _as_paths(value: Any) -> tuple[str, ...]:
+    """extra_model_paths: a list of YAML files (the env var joins them with os.pathsep)."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        value = value.split(os.pathsep)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError("config key 'extra_model_paths' must be a list of YAML file paths")
+    return tuple(os.path.abspath(os.path.expanduser(v)) for v in value if v)
 def _as_gecko_ids(value: Any) -> tuple[str, ...]:
     """Firefox add-on ids (`name@domain` or `{uuid}`), compared exactly as Firefox passes them."""
     if value is None:
@@ -244,12 +265,18 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise ConfigError(f"config key 'civitai_url' {problem}")
     if key is not None and not isinstance(key, str):
         raise ConfigError("config key 'civitai_api_key' must be a string")
+    comfyui_dir = _as_path(_pick(env, config, "comfyui_dir"), "comfyui_dir")
+    models_dir = _as_path(_pick(env, config, "models_dir"), "models_dir")
+    if models_dir is None and comfyui_dir is not None:
+        models_dir = os.path.join(comfyui_dir, "models")
     return Settings(
         config_path=config_path,
         catalog_dir=catalog_dir or str(default_catalog_dir()),
-        models_dir=_as_path(_pick(env, config, "models_dir"), "models_dir"),
+        models_dir=models_dir,
         civitai_url=url.rstrip("/"),
         civitai_api_key=key or None,
         extension_ids=_as_ids(_pick(env, config, "extension_ids")),
+        comfyui_dir=comfyui_dir,
+        extra_model_paths=_as_paths(_pick(env, config, "extra_model_paths")),
         firefox_extension_ids=_as_gecko_ids(_pick(env, config, "firefox_extension_ids")),
     )

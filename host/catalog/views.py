@@ -1,9 +1,9 @@
 """What `map` and `lookup` report for an entry: its record (built when the index is), its
 live status, and the map etag. The reply-shape decisions live here and nowhere else.
 
-Stdlib only. Status is never cached: it is one stat() per entry asked about. The map etag
-covers the catalog files and the folders the entries live in (a download or a deletion
-changes its folder's mtime), so an unchanged etag is answered without a stat per entry.
+Stdlib only. Status is never cached (host.disk.status looks at the disk for each answer). The
+map etag covers the catalog files and the folders the entries live in (a download or a
+deletion changes its folder's mtime), so an unchanged etag is answered without a stat per entry.
 
 Replies are bounded by construction: a record's text fields are cut to MAX_TEXT_JSON_BYTES
 as JSON encodes them, so a record is at most MAX_RECORD_JSON_BYTES whatever the catalog
@@ -17,12 +17,14 @@ import os
 import zlib
 
 from host.catalog.ids import canonical_id
-from host.catalog.paths import dest_parts, dest_problem, file_status
+from host.catalog.paths import dest_problem
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds in every cold start
     from collections.abc import Iterable
     from typing import Any
+
+    from host.disk.status import DiskView
 
 # Longest text field of a record, in bytes of its JSON encoding (quotes excluded): fits a
 # 300-character CJK display name (900 bytes), not a hostile one. JSON writes a control
@@ -99,32 +101,38 @@ def entry_record(entry: dict[str, Any], catalog: str) -> dict[str, Any]:
         "base_model": reply_safe(base_model_of(entry)),
         "catalog": catalog,
         "civitai_model_id": canonical_id(entry.get("civitai_model_id")),
+        # internal, for `elsewhere`: the entry's SHA256; host.disk.status pops it before a reply
+        "hash": entry_hash(entry.get("hash")),
     }
 
 
-def with_status(record: dict[str, Any], models_dir: str | None) -> dict[str, Any]:
-    record["status"] = file_status(models_dir, record.get("dest"), record.get("file"))
-    return record
+def entry_hash(value: Any) -> str | None:
+    """An entry's `hash` when it is a SHA256 (64 hex digits), lower-case; else None."""
+    if isinstance(value, str) and len(value) == 64 and value.isascii():
+        lowered = value.lower()
+        if all(c in "0123456789abcdef" for c in lowered):
+            return lowered
+    return None
 
 
-def _folder_state(models_dir: str, dest: str) -> str:
-    if dest_problem(dest):
-        return "unsafe"
+def _folder_state(folder: str) -> str:
     try:
-        st = os.stat(os.path.join(models_dir, *dest_parts(dest)))
+        st = os.stat(folder)
     except (OSError, ValueError):
         return "absent"
     return f"{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
-def map_etag(
-    signature: str, dests: Iterable[str], models_dir: str | None, catalog_dir: str | None = None
-) -> str:
-    """Changes when a catalog file changes (its `signature`), a file appears in / leaves one
-    of the entries' folders (`dests`), or the download job file changes (`catalog_dir`)."""
-    parts = [signature, models_dir or "", _jobs_state(catalog_dir)]
-    if models_dir is not None:
-        parts.extend(f"{dest}={_folder_state(models_dir, dest)}" for dest in dests)
+def map_etag(signature: str, dests: Iterable[str], disk: DiskView) -> str:
+    """Changes when a catalog file changes (its `signature`), a file appears in / leaves one of
+    the folders ComfyUI searches for the entries' `dests`, the model folders change, a scan
+    stores new results, or a download job changes."""
+    parts = [signature, disk.folders.models_dir or "", disk.signature(), _jobs_state(disk.catalog_dir)]
+    for dest in dests:
+        if dest_problem(dest):
+            parts.append(f"{dest}=unsafe")
+            continue
+        parts.extend(f"{dest}={_folder_state(folder)}" for folder in disk.folders.dest_folders(dest))
     return _digest("\n".join(parts))
 
 
@@ -139,9 +147,9 @@ def _jobs_state(catalog_dir: str | None) -> str:
     return f"jobs={st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
 
 
-def listing_tag(signature: str) -> str:
-    """Identifies the catalog contents a map cursor pages through."""
-    return _digest(signature)
+def listing_tag(signature: str, disk: DiskView) -> str:
+    """Identifies the catalog contents (and scan results) a map cursor pages through."""
+    return _digest(signature + "|" + disk.signature())
 
 
 def _digest(text: str) -> str:

@@ -41,6 +41,14 @@ MAX_RETRY_AFTER_S = 10.0
 # A model-version payload is a few KiB to ~100 KiB; anything far larger is not one.
 MAX_BODY_BYTES = 4 * 1024 * 1024
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# POST /api/v1/model-versions/by-hash/ids takes at most this many hashes per call.
+BY_HASH_BATCH = 10_000
+# A scan runs in the background: a big by-hash answer may take its time.
+BY_HASH_BUDGET_S = 120.0
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -136,12 +144,20 @@ class CivitaiClient:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _get_once(self, url: str, deadline: float) -> tuple[int, dict[str, str], bytes]:
+    def _get_once(
+        self, url: str, deadline: float, body: bytes | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One request: a GET, or a POST of a JSON `body`."""
         remaining = max(0.5, deadline - self._clock())
+        headers = self._headers(url)
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         try:
-            with self._session.get(
+            with self._session.request(
+                "GET" if body is None else "POST",
                 url,
-                headers=self._headers(url),
+                data=body,
+                headers=headers,
                 timeout=(min(CONNECT_TIMEOUT_S, remaining), min(READ_TIMEOUT_S, remaining)),
                 stream=True,
                 allow_redirects=False,
@@ -159,7 +175,9 @@ class CivitaiClient:
         except requests.RequestException as exc:
             raise CivitaiUnreachableError(f"request to CivitAI failed: {type(exc).__name__}") from exc
 
-    def _get_bounded(self, url: str, deadline: float) -> tuple[int, dict[str, str], bytes]:
+    def _get_bounded(
+        self, url: str, deadline: float, body: bytes | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         """_get_once with a hard wall-clock bound. Socket timeouts bound each read, not the
         whole exchange: a server sending its headers one byte at a time never trips them.
         The request runs in a daemon thread that is abandoned at the deadline."""
@@ -169,7 +187,7 @@ class CivitaiClient:
 
         def attempt() -> None:
             try:
-                outcome.append(self._get_once(url, deadline))
+                outcome.append(self._get_once(url, deadline, body))
             except BaseException as exc:  # handed to the caller below
                 outcome.append(exc)
 
@@ -183,15 +201,17 @@ class CivitaiClient:
         result: tuple[int, dict[str, str], bytes] = outcome[0]
         return result
 
-    def get_json(self, path: str) -> Any:
-        """GET `path`, retrying 429 / 5xx within the budget; the decoded JSON body."""
+    def get_json(self, path: str, post: Any = None, budget_s: float | None = None) -> Any:
+        """GET `path` (or POST `post` as JSON), retrying 429 / 5xx within the time budget;
+        the decoded JSON body."""
         problem = civitai_url_problem(self.base_url)
         if problem:  # the settings refuse it too; a client may be made without them
             raise ConfigError(f"config key 'civitai_url' {problem}")
         url = self.base_url + path
-        deadline = self._clock() + TOTAL_BUDGET_S
+        deadline = self._clock() + (TOTAL_BUDGET_S if budget_s is None else budget_s)
+        sent = None if post is None else json.dumps(post).encode("utf-8")
         for attempt in range(MAX_ATTEMPTS):
-            status, headers, body = self._get_bounded(url, deadline)
+            status, headers, body = self._get_bounded(url, deadline, sent)
             if status == 200:
                 try:
                     data = json.loads(body)
@@ -227,6 +247,25 @@ class CivitaiClient:
                 )
             self._sleep(wait)
         raise AssertionError("unreachable: the last attempt always returns or raises")
+
+    def versions_by_hash(self, sha256s: list[str]) -> dict[str, tuple[str, str | None]]:
+        """Which versions these SHA256 hashes are (at most BY_HASH_BATCH): one POST to
+        /api/v1/model-versions/by-hash/ids. Hash (upper-case) -> (version id, model id); the
+        hashes CivitAI does not know are absent."""
+        if len(sha256s) > BY_HASH_BATCH:
+            raise ValueError(f"at most {BY_HASH_BATCH} hashes per request")
+        data = self.get_json("/api/v1/model-versions/by-hash/ids", post=[h.upper() for h in sha256s],
+                             budget_s=BY_HASH_BUDGET_S)
+        if not isinstance(data, list):
+            raise CivitaiBadResponseError("CivitAI's by-hash answer is not a list")
+        found: dict[str, tuple[str, str | None]] = {}
+        for item in data:
+            if not isinstance(item, dict):
+                continue
+            sha, vid, mid = item.get("hash"), item.get("modelVersionId"), item.get("modelId")
+            if isinstance(sha, str) and _positive_int(vid):
+                found[sha.upper()] = (str(vid), str(mid) if _positive_int(mid) else None)
+        return found
 
     def model_version(self, version_id: str) -> ModelVersion:
         data = self.get_json(f"/api/v1/model-versions/{version_id}")

@@ -11,7 +11,7 @@ import os
 import time
 from typing import Any
 
-from host.catalog.paths import dest_problem, entry_path, is_regular_file, name_problem
+from host.catalog.paths import dest_problem, entry_path, name_problem
 from host.context import Context
 from host.errors import ModelsDirUnsetError, NotFoundError, UnsafeFilenameError, UnsafePathError
 from host.jobs.paths import KEEP_FINISHED_S, UNFINISHED, public_job, read_jobs_file
@@ -78,7 +78,9 @@ def start_download(version_id: str, context: Context, file_id: int | None = None
     if problem:
         raise UnsafePathError(f"the entry's folder cannot be downloaded to: {problem}")
     assert isinstance(file, str) and isinstance(dest, str)
-    if is_regular_file(entry_path(settings.models_dir, dest, file)):
+    from host.disk.folders import load_folders
+
+    if load_folders(settings).locate(dest, file) is not None:  # in any folder ComfyUI searches
         return {"status": "already_present", "file": file, "dest": dest}
     job = new_job(
         KIND,

@@ -17,12 +17,29 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from host.civitai.entry import NewEntry
+
 
 def _existing(docs: dict[str, Any], version_id: str) -> dict[str, Any] | None:
     for name in CATALOG_NAMES:
         found = document.find_by_version(docs[name], version_id)
         if found:
             return {"status": "already_exists", "file": reply_safe(found[1].get("file")), "catalog": name}
+    return None
+
+
+def store_entry(context: Context, version_id: str, new: NewEntry) -> dict[str, Any] | None:
+    """Append `new` to models.json under the lock, unless the version, or an entry with the
+    same dest and file, is already in a catalog: then that `already_exists` answer."""
+    with transaction(context.settings.catalog_dir, context.after_reply) as txn:
+        existing = _existing(txn.docs, version_id)
+        if existing:
+            return existing
+        for name in CATALOG_NAMES:
+            if document.has_file(txn.docs[name], new.dest, new.file):
+                return {"status": "already_exists", "file": new.file, "catalog": name}
+        document.append_entry(txn.docs["models"], new.category_id, new.category_name, new.entry)
+        txn.mark_changed("models")
     return None
 
 
@@ -50,16 +67,9 @@ def add_version(version_id: str, context: Context, file_id: int | None = None) -
     if reason:
         return {"status": "restricted", "reason": reason}
     new = build_entry(version, file_id)
-
-    with transaction(settings.catalog_dir, context.after_reply) as txn:
-        existing = _existing(txn.docs, version_id)
-        if existing:
-            return existing
-        for name in CATALOG_NAMES:
-            if document.has_file(txn.docs[name], new.dest, new.file):
-                return {"status": "already_exists", "file": new.file, "catalog": name}
-        document.append_entry(txn.docs["models"], new.category_id, new.category_name, new.entry)
-        txn.mark_changed("models")
+    existing = store_entry(context, version_id, new)
+    if existing:
+        return existing
     from host.log import get_logger
 
     get_logger().info("added version %s as %s/%s", version_id, new.dest, new.file)

@@ -1,14 +1,16 @@
 """`lookup`: the map's data for the versions (and models) on one page — the extension's fast path.
 
 A catalog that cannot be read does not block the other: the answer comes from the readable
-one and names the other in `catalog_errors`.
+one and names the other in `catalog_errors`. Where each file is (present, elsewhere, missing;
+untracked for a version in no catalog that a scan found on disk) is host.disk.status's.
 """
 
 from __future__ import annotations
 
 from host.catalog.index import open_index
-from host.catalog.views import MAX_VERSIONS_PER_MODEL, with_status
+from host.catalog.views import MAX_VERSIONS_PER_MODEL
 from host.context import Context
+from host.disk.status import DiskView
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,9 +27,14 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
         errors = index.catalog_errors()
     finally:
         index.close()
-    by_version = {
-        vid: with_status(found[vid], settings.models_dir) if vid in found else None for vid in version_ids
-    }
+    disk = DiskView.of(settings)
+    try:
+        by_version = {
+            vid: disk.with_status(vid, found[vid]) if vid in found else disk.untracked(vid)
+            for vid in version_ids
+        }
+    finally:
+        disk.close()
     if "missing" in (r["status"] for r in by_version.values() if r is not None):
         from host.jobs.paths import overlay_jobs  # only when a download could show
 

@@ -29,6 +29,22 @@ def _models_dir_report(context: Context) -> dict[str, Any]:
     return report
 
 
+def _model_folders_report(context: Context) -> dict[str, Any]:
+    """The folders ComfyUI searches per folder name (main models folder and extra_model_paths),
+    when ComfyUI's folder or extra paths are configured; without them every folder is
+    `<models_dir>/<name>` and ping stays as light as it was."""
+    settings = context.settings
+    if settings.comfyui_dir is None and not settings.extra_model_paths:
+        return {}
+    from host.disk.folders import load_folders
+
+    folders = load_folders(settings)
+    report: dict[str, Any] = {"model_folders": folders.describe()}
+    if folders.problems:
+        report["model_paths_problems"] = folders.problems
+    return report
+
+
 def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
     settings = context.settings
     catalogs = read_summary(settings.catalog_dir)
@@ -39,5 +55,6 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
         "protocol": PROTOCOL_VERSION,
         "catalog_dir": settings.catalog_dir,
         **_models_dir_report(context),
+        **_model_folders_report(context),
         "catalogs": catalogs,
     }

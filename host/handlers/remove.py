@@ -8,14 +8,7 @@ from __future__ import annotations
 
 from host.catalog import document
 from host.catalog.layout import CATALOG_NAMES
-from host.catalog.paths import (
-    dest_parts,
-    dest_problem,
-    entry_path,
-    is_regular_file,
-    name_problem,
-    presence_problem,
-)
+from host.catalog.paths import dest_parts, dest_problem, name_problem, presence_problem
 from host.catalog.transaction import transaction
 from host.catalog.views import reply_safe
 from host.context import Context
@@ -48,7 +41,10 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
         problem = dest_problem(dest)
         if problem:
             raise UnsafePathError(f"refusing the folder {dest!r}: {problem}")
+    from host.disk.folders import load_folders
+
     models_dir = context.settings.models_dir
+    model_folders = load_folders(context.settings)  # the main models folder and the extra paths
 
     with transaction(context.settings.catalog_dir, context.after_reply) as txn:
         matches = {name: document.find_by_file(txn.docs[name], file, dest) for name in CATALOG_NAMES}
@@ -71,9 +67,9 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
         the_dest = dests[0]
         told = reply_safe(the_dest)  # an unsafe dest may be of any length
         shown = f"{told}/{file}" if told else file
-        if models_dir is not None and is_regular_file(entry_path(models_dir, the_dest, file)):
+        if model_folders.locate(the_dest, file) is not None:  # in any folder ComfyUI searches
             raise FileOnDiskError(f"{shown} is on disk: delete the file first", file=file, dest=told)
-        why = presence_problem(models_dir, the_dest, file)
+        why = presence_problem(models_dir, the_dest, file) or model_folders.presence_problem(the_dest, file)
         if why:
             raise PresenceUnknownError(
                 f"cannot tell whether {shown} is on disk: {why}; the entry was kept",

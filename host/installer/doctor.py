@@ -164,6 +164,23 @@ def _settings_section(settings: Settings | None, error: str | None, out: TextIO)
         print(f"  {name:<16} {value}", file=out)
 
 
+def _model_folders_section(settings: Settings, report: Report, out: TextIO) -> None:
+    """The folders ComfyUI searches per folder name (models dir + extra_model_paths)."""
+    from host.disk.folders import load_folders, yaml_candidates
+
+    folders = load_folders(settings)
+    yamls = [path for path, required in yaml_candidates(settings) if required or Path(path).is_file()]
+    print(f"  {'model paths':<16} {', '.join(yamls) if yamls else 'no extra_model_paths.yaml'}", file=out)
+    print("Model folders (where ComfyUI looks, first match wins)", file=out)
+    for name, paths in folders.describe().items():
+        shown = [f"{p}{'' if Path(p).is_dir() else ' (absent)'}" for p in paths]
+        print(f"  {name:<16} {'; '.join(shown) if shown else 'none'}", file=out)
+    for problem in folders.problems:
+        report.problems.append((f"extra model paths: {problem}",
+                                "correct the file (ComfyUI cannot read it either) or remove it from "
+                                "extra_model_paths; the main models folder keeps working"))
+
+
 @dataclass
 class BrowserCheck:
     """One browser's findings at both levels, and whether it is on this machine."""
@@ -253,6 +270,8 @@ def run_doctor(machine: Machine, interp: Interpreter, options: Options, out: Tex
                                f"fix: `{command_line(machine, interp, 'install', '--models-dir', 'DIR')}`")
     elif settings and settings.models_dir and not Path(settings.models_dir).is_dir():
         report.warnings.append(f"the models folder {settings.models_dir} does not exist")
+    if settings:
+        _model_folders_section(settings, report, out)
     print("", file=out)
 
     doctor = Doctor(machine, interp, ids)

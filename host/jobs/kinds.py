@@ -7,6 +7,7 @@ from __future__ import annotations
 
 KINDS: dict[str, str] = {
     "download": "host.download.runner",
+    "scan": "host.disk.scan_job",
 }
 
 

@@ -173,6 +173,23 @@ sys.stdout.buffer.write(struct.pack("=I", len(reply)) + reply)
 """
 
 
+def test_doctor_lists_the_model_folders_and_names_a_broken_yaml(healthy: FakeWorld) -> None:
+    good = healthy.tmp / "extra_model_paths.yaml"
+    good.write_text(f"disk2:\n  base_path: {healthy.tmp / 'disk2'}\n  unet: |\n    big\n    more\n", "utf-8")
+    bad = healthy.tmp / "broken.yaml"
+    bad.write_text("loras: [unclosed\n", "utf-8")
+    config = json.loads(healthy.machine.config_path.read_text())
+    config["extra_model_paths"] = [str(good), str(bad)]
+    healthy.machine.config_path.write_text(json.dumps(config))
+    (healthy.tmp / "models").mkdir()
+
+    status, out = healthy.run("doctor", "--browser", "chromium")
+    assert status == 1, out
+    models = healthy.tmp / "models"
+    line = next(row for row in out.splitlines() if row.strip().startswith("diffusion_models"))
+    assert (f"{models / 'unet'} (absent); {models / 'diffusion_models'} (absent); "
+            f"{healthy.tmp / 'disk2' / 'big'} (absent); {healthy.tmp / 'disk2' / 'more'} (absent)") in line
+    assert f"{bad} is not valid YAML" in out and "the main models folder keeps working" in out
 def test_browsers_not_found_are_listed_on_one_line(healthy: FakeWorld) -> None:
     (healthy.home / ".config" / "vivaldi").mkdir()
     status, out = healthy.run("doctor")

@@ -19,6 +19,7 @@ def test_lookup_answers_asked_ids_only(host_env):
     assert result["by_version"]["128713"] == {
         "file": "dreamshaper_8.safetensors", "dest": "checkpoints", "name": "DreamShaper 8 [SD 1.5]",
         "base_model": "SD 1.5", "status": "present", "catalog": "models", "civitai_model_id": "4384",
+        "path": str(host_env.models_dir / "checkpoints" / "dreamshaper_8.safetensors"),
     }
     assert result["by_version"]["9208"]["status"] == "missing"
     assert result["by_version"]["100001"]["catalog"] == "loras"

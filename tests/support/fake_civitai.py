@@ -17,6 +17,7 @@ Server::
         fake.add_version(payload)                # 200 JSON at /api/v1/model-versions/{payload["id"]}
         fake.add_fixture("sdxl_lora")            # load_fixture + add_version; returns the payload
         fake.add_fixtures()                      # every fixture, by id; returns the ids
+        fake.add_hash(sha256, version_id, model_id)  # POST by-hash/ids knows this file
         fake.serve_download(123, storage_url)    # /api/download/models/123 -> 302 storage_url
         fake.set_response(123, 429, load_error("429.html"),
                           headers={"Retry-After": "1"}, delay=0.0,
@@ -96,6 +97,8 @@ ERRORS_DIR = FIXTURES_DIR / "errors"
 
 HOST = "127.0.0.1"  # the only address this server ever binds
 VERSION_PREFIX = "/api/v1/model-versions/"
+BY_HASH_PATH = "/api/v1/model-versions/by-hash/ids"
+BY_HASH_LIMIT = 10_000
 JSON_TYPE = "application/json; charset=utf-8"
 HTML_TYPE = "text/html; charset=UTF-8"
 NOT_FOUND = {"error": "Model not found"}
@@ -285,7 +288,10 @@ class _Handler(BaseHTTPRequestHandler):
                 version_id=version_id,
             )
         )
-        resp = fake._next_response(path)
+        if path == BY_HASH_PATH and self.command == "POST" and not fake._has_route(path):
+            resp = fake._by_hash_answer(body_in)
+        else:
+            resp = fake._next_response(path)
         if fake._sleep(resp.delay + fake._random_extra()):
             return  # stopping
         if resp.drop:
@@ -334,6 +340,7 @@ class FakeCivitai:
         self._port = port
         self._lock = threading.Lock()
         self._routes: dict[str, _Route] = {}
+        self._hashes: dict[str, tuple[int, int]] = {}  # SHA256 -> (version id, model id)
         self._requests: list[RecordedRequest] = []
         self._errors: list[BaseException] = []
         self._closing = threading.Event()
@@ -442,6 +449,7 @@ class FakeCivitai:
     def reset(self) -> None:
         with self._lock:
             self._routes.clear()
+            self._hashes.clear()
             self._requests.clear()
             self._errors.clear()
         self.random_delay = None
@@ -474,6 +482,35 @@ class FakeCivitai:
         if exc is not None:
             with self._lock:
                 self._errors.append(exc)
+
+    def _has_route(self, path: str) -> bool:
+        with self._lock:
+            return _route_key(path) in self._routes
+
+    def _by_hash_answer(self, body: bytes) -> Response:
+        """CivitAI's POST by-hash/ids: a JSON list of up to 10,000 SHA256 strings in, the
+        known ones out as [{modelVersionId, modelId, hash}] (hash upper-case)."""
+        try:
+            asked = json.loads(body)
+        except ValueError:
+            return Response(400, {"error": "Invalid JSON"})
+        if not (isinstance(asked, list) and all(isinstance(h, str) for h in asked)):
+            return Response(400, {"error": "Expected an array of hashes"})
+        if len(asked) > BY_HASH_LIMIT:
+            return Response(400, {"error": f"Too many hashes (max {BY_HASH_LIMIT})"})
+        with self._lock:
+            known = dict(self._hashes)
+        found = []
+        for sha in asked:
+            if sha.upper() in known:
+                vid, mid = known[sha.upper()]
+                found.append({"modelVersionId": vid, "modelId": mid, "hash": sha.upper()})
+        return Response(200, found)
+
+    def add_hash(self, sha256: str, version_id: int, model_id: int) -> None:
+        """Make POST by-hash/ids answer this SHA256 as this version (case-insensitive)."""
+        with self._lock:
+            self._hashes[sha256.upper()] = (int(version_id), int(model_id))
 
     def _next_response(self, path: str) -> Response:
         key = _route_key(path)
