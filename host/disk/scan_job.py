@@ -44,9 +44,6 @@ def run(control: JobControl) -> None:
 
 
 def find_scan_job(catalog_dir: str) -> dict[str, Any] | None:
-    from host.jobs.paths import read_jobs_file
+    from host.jobs.paths import find_job
 
-    for job in read_jobs_file(catalog_dir)["jobs"]:
-        if isinstance(job, dict) and job.get("kind") == KIND and job.get("key") == KEY:
-            return job
-    return None
+    return find_job(catalog_dir, KIND, KEY)

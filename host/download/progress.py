@@ -11,16 +11,13 @@ import sys
 import time
 from typing import Any
 
-from host.jobs.paths import UNFINISHED, public_job, read_jobs_file
+from host.jobs.paths import UNFINISHED, find_job, public_job
 
 POLL_S = 0.25
 
 
 def _job(catalog_dir: str, version_id: str) -> dict[str, Any] | None:
-    for job in read_jobs_file(catalog_dir)["jobs"]:
-        if isinstance(job, dict) and job.get("kind") == "download" and job.get("key") == version_id:
-            return job
-    return None
+    return find_job(catalog_dir, "download", version_id)
 
 
 def wait_for(catalog_dir: str, version_id: str) -> tuple[int, dict[str, Any] | None]:

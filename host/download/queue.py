@@ -14,7 +14,7 @@ from typing import Any
 from host.catalog.paths import dest_problem, entry_path, name_problem
 from host.context import Context
 from host.errors import ModelsDirUnsetError, NotFoundError, UnsafeFilenameError, UnsafePathError
-from host.jobs.paths import KEEP_FINISHED_S, UNFINISHED, public_job, read_jobs_file
+from host.jobs.paths import UNFINISHED, kept, public_job, read_jobs_file
 from host.jobs.state import locked_jobs, new_job, submit
 
 KIND = "download"
@@ -98,13 +98,8 @@ def start_download(version_id: str, context: Context, file_id: int | None = None
 def list_jobs(catalog_dir: str) -> list[dict[str, Any]]:
     """Every unfinished job and the others of the last 24 h, oldest first."""
     now = time.time()
-    jobs = [
-        public_job(job)
-        for job in read_jobs_file(catalog_dir)["jobs"]
-        if isinstance(job, dict)
-        and (job.get("state") in UNFINISHED or now - float(job.get("updated") or 0) <= KEEP_FINISHED_S)
-    ]
-    return sorted(jobs, key=lambda j: float(j.get("created") or 0))
+    jobs = [public_job(job) for job in read_jobs_file(catalog_dir)["jobs"] if kept(job, now)]
+    return sorted(jobs, key=lambda j: float(j["created"]))
 
 
 def cancel_download(version_id: str, context: Context) -> dict[str, Any]:

@@ -18,10 +18,10 @@ from typing import Any
 
 from host.jobs.paths import (
     JOBS_LOCK_NAME,
-    KEEP_FINISHED_S,
     UNFINISHED,
     active_path,
     jobs_path,
+    kept,
     read_jobs_file,
 )
 
@@ -61,12 +61,7 @@ class JobFile:
 
 
 def _prune(data: dict[str, Any], now: float) -> None:
-    data["jobs"] = [
-        j
-        for j in data["jobs"]
-        if isinstance(j, dict)
-        and (j.get("state") in UNFINISHED or now - float(j.get("updated") or 0) <= KEEP_FINISHED_S)
-    ]
+    data["jobs"] = [j for j in data["jobs"] if kept(j, now)]
 
 
 def save_jobs_file(path: str, data: bytes, durable: bool) -> None:

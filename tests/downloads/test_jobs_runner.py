@@ -62,3 +62,31 @@ def test_cancel_reaches_the_running_thread(runner_env):
     with locked_jobs(catalog_dir) as state:
         assert state.find("test", "long")["state"] == "canceled"
     assert kind_for_tests.running == 0
+
+
+def test_damaged_jobs_in_the_job_file_are_dropped_not_fatal(runner_env):
+    """A job file edited by hand or by a buggy older version: readers, the lock holder and the
+    worker skip what is not a job instead of failing (a text time raised ValueError in every
+    lookup with a missing record, in `jobs`, and in every write)."""
+    import json
+
+    from host.download.queue import list_jobs
+    from host.jobs.paths import download_jobs_by_version
+
+    catalog_dir = str(runner_env.catalog_dir)
+    good = new_job("test", "ok", {}, {"steps": 2})
+    damaged = [
+        {"kind": "download", "key": "1", "version_id": "1", "state": "failed", "updated": "soon"},
+        {"key": "no-kind", "state": "queued"},
+        {"kind": "test", "key": ["not", "a", "string"], "state": "running"},
+        7,
+    ]
+    runner_env.catalog_dir.mkdir(parents=True, exist_ok=True)
+    (runner_env.catalog_dir / ".catalog-host-jobs").write_text(
+        json.dumps({"format": 1, "jobs": [*damaged, good]}), "utf-8"
+    )
+    assert [j["key"] for j in list_jobs(catalog_dir)] == ["ok"]  # a failure of unknown age is old
+    assert download_jobs_by_version(catalog_dir) == {}
+    run_jobs(catalog_dir, load_settings())
+    with locked_jobs(catalog_dir) as state:
+        assert {j["key"]: j["state"] for j in state.jobs} == {"ok": "done"}
