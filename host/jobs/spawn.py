@@ -6,6 +6,9 @@ would keep Chrome's end of the pipe open, and a child writing to it would corrup
 stream. So the worker gets /dev/null for stdin, stdout and stderr (it logs to the log
 file), no other inherited descriptor (close_fds), and its own session (POSIX) or a detached
 process group outside the browser's job object (Windows, when the job allows breakaway).
+Its working folder is the one holding the `host` package: `python -m` puts the working
+folder first on sys.path, so the catalog folder (or the browser's) there would let any
+`json.py` or `filelock.py` lying in it be imported instead of the real module.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import subprocess
 import sys
 
+import host
 from host.jobs.paths import active_path
 
 # Windows creation flags (named here: subprocess only defines them on Windows).
@@ -31,7 +35,7 @@ def start_worker(catalog_dir: str) -> bool:
     """Start a worker for `catalog_dir` (it exits at once if one already runs); True when a
     process was started. Never raises: a job left queued is picked up by the next request."""
     command = worker_command(catalog_dir)
-    cwd = os.path.abspath(catalog_dir)
+    cwd = os.path.dirname(os.path.dirname(os.path.abspath(host.__file__)))
 
     def popen(creationflags: int = 0, new_session: bool = False) -> None:
         subprocess.Popen(

@@ -168,3 +168,26 @@ def test_cli_wait_reports_a_failure_with_its_message(bench):
                           env=bench.env.env, timeout=120)
     assert proc.returncode == 1
     assert "API key" in proc.stderr.decode()
+
+
+def test_worker_imports_nothing_from_the_catalog_folder(bench):
+    """`python -m` puts the working folder first on sys.path: with the catalog folder as its
+    working folder, the worker imported a `filelock.py` (or `json.py`, `requests/`...) lying
+    there instead of the real one."""
+    from host.jobs.spawn import start_worker
+
+    catalog_dir = bench.env.catalog_dir
+    catalog_dir.mkdir(parents=True, exist_ok=True)
+    marker = catalog_dir / "planted-module-ran"
+    (catalog_dir / "filelock.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\nraise SystemExit(3)\n", "utf-8"
+    )
+    assert start_worker(str(catalog_dir))
+
+    def finished() -> bool:
+        pid = bench.worker_pid()
+        return marker.exists() or (pid is not None and not pid_alive(pid))
+
+    wait_until(finished, what="the worker to run and exit")
+    assert not marker.exists()
+    assert bench.worker_pid() is not None  # the real worker ran its tick
