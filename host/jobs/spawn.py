@@ -28,7 +28,10 @@ CREATE_NO_WINDOW = 0x08000000
 
 
 def worker_command(catalog_dir: str) -> list[str]:
-    return [sys.executable, "-m", "host.jobs.worker", os.path.abspath(catalog_dir)]
+    """The worker runs under the isolation the host itself was started with (the launcher's
+    -I or -s), so PYTHON* variables or a user site the host ignored cannot change its imports."""
+    isolation = ["-I"] if sys.flags.isolated else ["-s"] if sys.flags.no_user_site else []
+    return [sys.executable, *isolation, "-m", "host.jobs.worker", os.path.abspath(catalog_dir)]
 
 
 def start_worker(catalog_dir: str) -> bool:

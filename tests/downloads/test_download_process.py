@@ -191,3 +191,17 @@ def test_worker_imports_nothing_from_the_catalog_folder(bench):
     wait_until(finished, what="the worker to run and exit")
     assert not marker.exists()
     assert bench.worker_pid() is not None  # the real worker ran its tick
+
+
+@pytest.mark.parametrize(("isolated", "no_user_site", "expected"),
+                         [(1, 1, ["-I"]), (0, 1, ["-s"]), (0, 0, [])])
+def test_worker_keeps_the_isolation_the_host_was_started_with(monkeypatch, isolated, no_user_site, expected):
+    """The launcher starts the host with -I (or -s for a checkout): a worker started without
+    it read the PYTHONPATH and user site of the desktop session the host had ignored."""
+    import types
+
+    from host.jobs import spawn
+
+    monkeypatch.setattr(sys, "flags", types.SimpleNamespace(isolated=isolated, no_user_site=no_user_site))
+    command = spawn.worker_command("/some/catalogs")
+    assert command == [sys.executable, *expected, "-m", "host.jobs.worker", "/some/catalogs"]
