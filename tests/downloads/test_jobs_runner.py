@@ -70,8 +70,8 @@ def test_damaged_jobs_in_the_job_file_are_dropped_not_fatal(runner_env):
     lookup with a missing record, in `jobs`, and in every write)."""
     import json
 
-    from host.download.queue import list_jobs
     from host.jobs.paths import download_jobs_by_version
+    from host.jobs.state import list_jobs
 
     catalog_dir = str(runner_env.catalog_dir)
     good = new_job("test", "ok", {}, {"steps": 2})
