@@ -53,10 +53,13 @@ def read_jobs_file(catalog_dir: str) -> dict[str, Any]:
 
 
 def _well_formed(job: object) -> bool:
-    """A dict with string kind, key and state; its times made numbers (0 when not one)."""
+    """A dict with string kind, key and state (and resource, when it has one); its times made
+    numbers (0 when not one)."""
     if not isinstance(job, dict):
         return False
     if not all(isinstance(job.get(name), str) for name in ("kind", "key", "state")):
+        return False
+    if not isinstance(job.get("resource", ""), str):  # the worker hashes it
         return False
     for name in ("created", "updated"):
         value = job.get(name)

@@ -79,6 +79,7 @@ def test_damaged_jobs_in_the_job_file_are_dropped_not_fatal(runner_env):
         {"kind": "download", "key": "1", "version_id": "1", "state": "failed", "updated": "soon"},
         {"key": "no-kind", "state": "queued"},
         {"kind": "test", "key": ["not", "a", "string"], "state": "running"},
+        {"kind": "test", "key": "r", "state": "queued", "resource": ["a", "list"], "params": {"steps": 1}},
         7,
     ]
     runner_env.catalog_dir.mkdir(parents=True, exist_ok=True)
