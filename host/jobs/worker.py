@@ -160,6 +160,9 @@ def main(argv: list[str]) -> int:
         try:
             get_logger().info("job worker started for %s", catalog_dir)
             run_jobs(catalog_dir, settings)
+        except Exception:  # a bug: its stderr is /dev/null, so the log is the only witness
+            get_logger().exception("job worker for %s stopped by an error", catalog_dir)
+            return 1
         finally:
             lock.release()
         # A host that queued a job while this worker was exiting found the lock taken by

@@ -91,3 +91,21 @@ def test_damaged_jobs_in_the_job_file_are_dropped_not_fatal(runner_env):
     run_jobs(catalog_dir, load_settings())
     with locked_jobs(catalog_dir) as state:
         assert {j["key"]: j["state"] for j in state.jobs} == {"ok": "done"}
+
+
+def test_a_worker_stopped_by_a_bug_says_so_in_the_log(runner_env, monkeypatch):
+    """The detached worker's stderr is /dev/null: an exception that ended it left no trace."""
+    from host.jobs import worker
+    from host.log import get_logger
+
+    def broken(catalog_dir: str, settings: object) -> None:
+        raise RuntimeError("a bug in the worker loop")
+
+    monkeypatch.setattr(worker, "run_jobs", broken)
+    runner_env.catalog_dir.mkdir(parents=True, exist_ok=True)
+    assert worker.main([str(runner_env.catalog_dir)]) == 1
+    log_files = [h.baseFilename for h in get_logger().handlers if hasattr(h, "baseFilename")]
+    assert log_files
+    with open(log_files[0], encoding="utf-8") as handle:
+        text = handle.read()
+    assert "stopped by an error" in text and "RuntimeError: a bug in the worker loop" in text
