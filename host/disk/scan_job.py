@@ -41,9 +41,3 @@ def run(control: JobControl) -> None:
     if result["state"] == "canceled":
         raise JobCanceled()
     control.update(phase="done", result=result)
-
-
-def find_scan_job(catalog_dir: str) -> dict[str, Any] | None:
-    from host.jobs.paths import find_job
-
-    return find_job(catalog_dir, KIND, KEY)
