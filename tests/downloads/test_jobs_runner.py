@@ -109,3 +109,29 @@ def test_a_worker_stopped_by_a_bug_says_so_in_the_log(runner_env, monkeypatch):
     with open(log_files[0], encoding="utf-8") as handle:
         text = handle.read()
     assert "stopped by an error" in text and "RuntimeError: a bug in the worker loop" in text
+
+
+def test_a_worker_that_gives_up_exits_instead_of_running_its_jobs_twice(runner_env, monkeypatch):
+    """After MAX_TICK_FAILURES failed ticks the loop gave up with its job threads still running,
+    and main() saw unfinished jobs and started the loop again: every running download got a
+    second thread writing the same partial file."""
+    from host.jobs import worker
+
+    catalog_dir = str(runner_env.catalog_dir)
+    queue(catalog_dir, new_job("test", "stays", {}, {"steps": 1}))
+    ticks = []
+
+    def failing_tick(*args: object) -> bool:
+        ticks.append(1)
+        if len(ticks) > 20:  # the bug: the job ends, so that main() stops looping
+            with locked_jobs(catalog_dir) as state:
+                state.find("test", "stays")["state"] = "done"
+                state.changed = True
+            return False
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(worker, "_tick", failing_tick)
+    monkeypatch.setattr(worker, "MAX_TICK_FAILURES", 3)
+    monkeypatch.setattr(worker, "TICK_S", 0.001)
+    assert worker.main([catalog_dir]) == 1
+    assert len(ticks) == 3
