@@ -20,15 +20,15 @@ const api = globalThis.browser ?? globalThis.chrome;
 
 const HOST_NAME = "com.civitai_catalog.host";
 // `add` waits for the CivitAI API (the host retries 429/5xx within its own bound).
-// `download` may first add the version (same CivitAI call as `add`).
-const TIMEOUT_MS = { add: 60000, download: 60000, default: 15000 };
+// `download` may first add the version (same CivitAI call as `add`); so does `adopt`.
+const TIMEOUT_MS = { add: 60000, download: 60000, adopt: 60000, default: 15000 };
 // An open port keeps both the service worker and a host process alive; let them sleep after
 // this long without a request. The next request reconnects.
 const PORT_IDLE_MS = 5 * 60 * 1000;
 // What each kind of sender may ask for. Content scripts run on civitai.com pages: read only.
 const CONTENT_OPS = new Set(["lookup"]);
 const EXTENSION_PAGE_OPS = new Set([
-  "ping", "lookup", "map", "jobs", "add", "promote", "remove", "download", "cancel",
+  "ping", "lookup", "map", "jobs", "add", "promote", "remove", "download", "cancel", "scan", "adopt",
 ]);
 // What a content script may report about its page (a hostile page chooses what is on it).
 const PAGE_MAX_VERSIONS = 200;

@@ -38,6 +38,8 @@
     downloading: { text: "Downloading", title: "In your catalog; its file is being downloaded" },
     verifying: { text: "Verifying download", title: "In your catalog; the downloaded file is being checked" },
     failed: { text: "Download failed", title: "In your catalog; its download failed (details in the toolbar popup)" },
+    elsewhere: { text: "Found elsewhere", title: "In your catalog; its file is not where the entry says, a file with its SHA256 is (see the path)" },
+    untracked: { text: "On disk, not in catalog", title: "A scan found its file on disk; it is in no catalog (Adopt it in the toolbar popup)" },
     other: { text: "Other version in catalog", title: "Another version of this model is in your catalog" },
     absent: { text: "Not in catalog", title: "Not in your catalog" },
     unknown: { text: "Host unavailable", title: "The catalog host could not be asked" },
@@ -260,6 +262,8 @@
     .badge.missing { background: #ddf4ff; color: #0550ae; }
     .badge.queued, .badge.downloading, .badge.verifying { background: #ddf4ff; color: #0550ae; }
     .badge.failed { background: #ffebe9; color: #a40e26; }
+    .badge.elsewhere { background: #fff8c5; color: #7d4e00; }
+    .badge.untracked { background: #fbefff; color: #6e40c9; }
     .badge.other { background: #fff8c5; color: #7d4e00; }
     .badge.absent { background: #eaeef2; color: #424a53; }
     .badge.unknown { background: #ffebe9; color: #a40e26; }
@@ -293,6 +297,25 @@
     shadow = null;
   }
 
+  // "name in folder": the file's name comes first, so that the clipped line still shows it.
+  function whereText(path) {
+    const text = String(path || "");
+    const cut = Math.max(text.lastIndexOf("/"), text.lastIndexOf("\\"));
+    return cut > 0 ? `${text.slice(cut + 1)} in ${text.slice(0, cut)}` : text;
+  }
+
+  // One clipped line (the whole in its tooltip): where the entry is, or where its file was found.
+  function metaOf(vid, version, entry) {
+    const meta = [`#${vid}`];
+    if (entry && entry.status === "untracked") meta.push(`on disk: ${whereText(entry.path || entry.file)}`);
+    else if (entry && entry.status === "elsewhere") meta.push(`found: ${whereText(entry.path)}`);
+    if (version.baseModel) meta.push(version.baseModel);
+    if (entry && entry.catalog && entry.status !== "elsewhere") {
+      meta.push(`${entry.catalog}.json · ${entry.dest ? `${entry.dest}/` : ""}${entry.file}`);
+    }
+    return meta.join(" · ");
+  }
+
   function render() {
     if (!state.modelId || !state.versions.length) {
       removePanel();
@@ -319,10 +342,7 @@
       const name = version.name || `Version ${vid}`;
       row.append(el("div", { class: "name", title: name }, name));
       const entry = state.lookup && (state.lookup.by_version || {})[vid];
-      const meta = [`#${vid}`];
-      if (version.baseModel) meta.push(version.baseModel);
-      if (entry) meta.push(`${entry.catalog}.json · ${entry.dest ? `${entry.dest}/` : ""}${entry.file}`);
-      const metaText = meta.join(" · ");
+      const metaText = metaOf(vid, version, entry);
       row.append(el("div", { class: "meta", title: metaText }, metaText));
       row.append(el("span", { class: `badge ${kind}`, "data-state": kind, title: BADGES[kind].title }, BADGES[kind].text));
       list.append(row);

@@ -3,7 +3,7 @@
 // words, Cancel and Retry. Shown only when there is at least one. First asked by popup.js's host check
 // (so `body[data-checked]` means that check's requests were all answered). Uses popup-page.js's
 // helpers (hostOp, pageEl, progressText, jobErrorText, refreshPage, tellTabToRefresh,
-// ACTIVE_JOB, POLL_MS).
+// ACTIVE_JOB, POLL_MS); scan jobs go to popup-scan.js (showScanJob).
 "use strict";
 
 const JOB_STATES = {
@@ -68,11 +68,13 @@ async function refreshJobs() {
   if (seq !== jobsView.refreshes) return;
   jobsView.answers += 1;
   // a host without downloads (older version) answers unknown_op: no section, nothing to poll
-  const jobs = answer.ok && Array.isArray(answer.result.jobs) ? answer.result.jobs : [];
+  const listed = answer.ok && Array.isArray(answer.result.jobs) ? answer.result.jobs : null;
+  const jobs = listed || [];
   jobsView.jobs = jobs.filter((job) => job && job.kind === "download");
   renderJobs();
+  const scanning = showScanJob(listed); // popup-scan.js: the newest scan job
   document.body.dataset.jobs = String(jobsView.answers);
-  if (jobsView.jobs.some((job) => ACTIVE_JOB.has(job.state))) {
+  if (scanning || jobsView.jobs.some((job) => ACTIVE_JOB.has(job.state))) {
     jobsView.pollTimer = setTimeout(refreshJobs, POLL_MS);
   }
 }

@@ -1,7 +1,7 @@
 // The popup's "This page" section (its helpers for sizes, progress and job errors are also used
 // by popup-downloads.js): the versions the active tab's content script found on its
 // civitai.com model page, their state in the catalog, and every action that changes the catalog
-// or the models folder (Add, Add & download, Download, Cancel, Promote, Remove).
+// or the models folder (Add, Add & download, Download, Cancel, Promote, Remove, Adopt).
 //
 // These actions live here, in extension UI, because a web page can hide, cover, move or fake
 // anything drawn inside it (a transparent panel over a lure turns a click into an add nobody
@@ -21,6 +21,8 @@ const STATES = {
   downloading: { text: "Downloading", title: "The file is being downloaded" },
   verifying: { text: "Verifying", title: "Checking the downloaded file's SHA256" },
   failed: { text: "Download failed", title: "The download stopped; see why below" },
+  elsewhere: { text: "Found elsewhere", title: "In your catalog; its file is not where the entry says, but a file with its SHA256 is" },
+  untracked: { text: "On disk, not in catalog", title: "The last scan found its file on disk; it is in no catalog" },
   other: { text: "Other version in catalog", title: "Another version of this model is in your catalog" },
   absent: { text: "Not in catalog", title: "Not in your catalog" },
   unknown: { text: "Host unavailable", title: "The catalog host could not be asked" },
@@ -34,6 +36,7 @@ const LABELS = {
   cancel: "Cancel",
   promote: "Promote",
   remove: "Remove",
+  adopt: "Adopt",
 };
 
 // SPEC §9 job error codes -> what a person can do about it (when the host gave no message).
@@ -128,6 +131,10 @@ function actionsFor(vid) {
       return ["cancel"];
     case "present":
       return isLoraInModels(entry) ? ["promote"] : [];
+    case "untracked":
+      return ["adopt"];
+    case "elsewhere": // downloading it again would be a second copy: move the file, or Remove
+      return [...(isLoraInModels(entry) ? ["promote"] : []), "remove"];
     default:
       return [];
   }
@@ -187,6 +194,8 @@ function describeResult(op, result) {
       return { kind: "ok", text: `Promoted ${result.file} to style LoRAs (${result.category})` };
     case "removed":
       return { kind: "ok", text: `Removed ${result.file} from ${result.catalog}.json` };
+    case "adopted":
+      return { kind: "ok", text: `Adopted "${result.name}" → ${result.dest}/${result.file}` };
     case "already_exists":
       return { kind: "info", text: `Already in the catalog: ${result.file}` };
     case "restricted":
@@ -204,6 +213,9 @@ function describeResult(op, result) {
   }
 }
 
+// Where the file is, for the states whose file is not at the entry's place.
+const PATH_LABELS = { untracked: "On disk", elsewhere: "Found at" };
+
 const WORKING = {
   add: "Adding…",
   add_download: "Adding and queueing the download…",
@@ -212,6 +224,7 @@ const WORKING = {
   cancel: "Canceling…",
   promote: "Promoting…",
   remove: "Removing…",
+  adopt: "Adopting…",
 };
 
 async function act(action, vid) {
@@ -223,6 +236,7 @@ async function act(action, vid) {
   else if (action === "add_download" || action === "download" || action === "retry") op = "download";
   else if (action === "cancel") op = "cancel";
   else if (action === "promote") op = "promote";
+  else if (action === "adopt") op = "adopt";
   else if (action === "remove") {
     if (!entry) return; // the state changed under the click
     op = "remove";
@@ -249,6 +263,9 @@ function describeAnswer(op, answer) {
   if (op === "cancel" && answer.error.code === "not_found") {
     return { kind: "info", text: "No download to cancel: it had already finished or stopped." };
   }
+  if (op === "adopt" && answer.error.code === "not_found") {
+    return { kind: "error", text: "The file is no longer where the last scan found it: scan again." };
+  }
   return { kind: "error", text: answer.error.hint || answer.error.message };
 }
 
@@ -268,6 +285,13 @@ function setPageNotice(text) {
   notice.textContent = text || "";
 }
 
+// The entry names a file that is not there; a file with the entry's SHA256 is elsewhere (moved,
+// renamed by a browser). ComfyUI loads it by the entry's name only once it is at that place.
+function elsewhereAdvice(entry) {
+  const shown = `${entry.dest ? `${entry.dest}/` : ""}${entry.file}`;
+  return { kind: "info", text: `Not at ${shown}: move or rename the file found to that name, or Remove the entry.` };
+}
+
 function renderRow(version, current) {
   const vid = version.id;
   const state = stateOf(vid);
@@ -279,8 +303,10 @@ function renderRow(version, current) {
   row.append(head);
   const meta = [`#${vid}`];
   if (version.baseModel) meta.push(version.baseModel);
-  if (entry) meta.push(`${entry.catalog}.json · ${entry.dest ? `${entry.dest}/` : ""}${entry.file}`);
+  if (entry && entry.catalog) meta.push(`${entry.catalog}.json · ${entry.dest ? `${entry.dest}/` : ""}${entry.file}`);
   row.append(pageEl("div", { class: "meta" }, meta.join(" · ")));
+  const where = PATH_LABELS[state];
+  if (where) row.append(pageEl("div", { class: "path", "data-state": state }, `${where}: ${entry.path || entry.file}`));
 
   const job = entry && entry.job;
   const progress = pageEl("div", { class: "progress" });
@@ -310,7 +336,7 @@ function renderRow(version, current) {
   const message =
     state === "failed" && !pageView.busy.has(vid)
       ? { kind: "error", text: jobErrorText(job) }
-      : pageView.messages.get(vid);
+      : pageView.messages.get(vid) || (state === "elsewhere" ? elsewhereAdvice(entry) : null);
   if (message) row.append(pageEl("p", { class: `message ${message.kind}`, "data-kind": message.kind }, message.text));
   return row;
 }

@@ -82,7 +82,7 @@ def test_a_hidden_panel_with_a_lure_under_it_cannot_change_the_catalog(
     assert fake_civitai.requests_for(V_ADDABLE) == []
 
 
-@pytest.mark.parametrize("op", ["add", "promote", "remove", "download", "cancel"])
+@pytest.mark.parametrize("op", ["add", "promote", "remove", "download", "cancel", "scan", "adopt"])
 def test_content_scripts_cannot_ask_for_a_catalog_change(
     world: World, fake_civitai: FakeCivitai, op: str
 ) -> None:
@@ -96,6 +96,8 @@ def test_content_scripts_cannot_ask_for_a_catalog_change(
     params: dict[str, Any] = (
         {"file": "ink_wash_v2.safetensors", "dest": "loras"}
         if op == "remove"
+        else {}
+        if op == "scan"
         else {"version_id": V_SECOND if op == "promote" else V_ADDABLE}
     )
     answer = content_script_asks(page, op, params)
@@ -103,6 +105,7 @@ def test_content_scripts_cannot_ask_for_a_catalog_change(
     assert answer["error"]["code"] == "not_allowed"
     assert catalog.read_bytes() == before
     assert fake_civitai.requests_for(V_ADDABLE) == []
+    assert world.jobs_file()["jobs"] == []  # no download, no scan queued
 
 
 def test_the_page_cannot_frame_the_popup_to_clickjack_it(world: World) -> None:

@@ -7,11 +7,13 @@ civitai.com page, and what a person sees when the registration is wrong."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from tests.browser.fake_site import ModelPage, Version
-from tests.browser.harness import catalog_entry
+from tests.browser.harness import _alive, catalog_entry
+from tests.disk.scan_support import write_model
 from tests.firefox.harness import GECKO_ID, FirefoxWorld
 from tests.support.fake_civitai import FakeCivitai, load_fixture
 
@@ -19,6 +21,7 @@ pytestmark = pytest.mark.browser
 
 MODEL = 5001
 V_NEW, V_MID, V_OLD = 6003, 6002, 6001
+SCAN_WAIT_S = 60.0
 NO_SUCH_HOST = "No such native application com.civitai_catalog.host"
 
 
@@ -159,3 +162,57 @@ def test_add_from_the_popup_over_a_model_page(ff: FirefoxWorld, firefox_civitai:
         assert len(firefox_civitai.requests_for(V_NEW)) == 1
     finally:
         ff.close_actions(page)
+
+
+def test_scan_and_adopt_from_the_popup_over_a_model_page(ff: FirefoxWorld, firefox_civitai: FakeCivitai) -> None:
+    """Issue 10 in Firefox: the popup's Scan button runs the host's scan job, the tab's version
+    shows as on disk, Adopt (an extension-page op) makes it Downloaded, and the page follows."""
+    path, sha, _ = write_model(ff.models_dir / "loras" / "paper_cut.safetensors", "paper cut", 32 * 1024)
+    firefox_civitai.add_hash(sha, 7001, 5002)
+    payload = load_fixture("sdxl_lora")
+    payload.update(id=7001, modelId=5002)
+    payload["files"][0].update(name="paper_cut_v1.safetensors", hashes={"SHA256": sha.upper()})
+    firefox_civitai.add_version(payload)
+    ff.open_model_page(ModelPage(5002, "Paper Cut Style", [Version(7001, "v1"), Version(7002, "v2")]))
+    assert ff.panel_states(2) == {7001: "absent", 7002: "absent"}
+
+    page = ff.open_actions()
+    try:
+        m = ff.marionette
+        button = m.command("WebDriver:FindElement", {"using": "css selector", "value": "#scan-button"})
+        m.command("WebDriver:ElementClick", {"id": next(iter(button["value"].values()))})
+        ff.wait_popup("document.getElementById('scan').dataset.state === 'done' && "
+                      "document.querySelector('.version[data-version-id=\"7001\"] .badge')"
+                      "?.dataset.state === 'untracked'")
+        assert "1 version identified by CivitAI" in ff.js("return document.getElementById('scan-text').textContent")
+        rows = ff.popup_rows()
+        assert (rows[7001]["actions"], rows[7002]["state"]) == (["adopt"], "absent")
+        ff.popup_click(7001, "adopt")
+        assert ff.popup_rows()[7001]["state"] == "present"
+    finally:
+        ff.close_actions(page)
+    entries = [e for c in json.loads((ff.catalog_dir / "models.json").read_text("utf-8"))["categories"]
+               for e in c["models"]]
+    assert [(e["civitai_version_id"], e["file"], e["dest"]) for e in entries] == [
+        (7001, "paper_cut.safetensors", "loras")]
+    assert path.exists()
+    # (the popup opened here is a tab, whose "refresh" the content script ignores as it would
+    # another tab's: the page is loaded again instead)
+    ff.open_model_page(ModelPage(5002, "Paper Cut Style", [Version(7001, "v1"), Version(7002, "v2")]))
+    assert ff.panel_states(2) == {7001: "present", 7002: "other"}
+    wait_worker_gone(ff)
+
+
+def wait_worker_gone(ff: FirefoxWorld) -> None:
+    """The scan's detached worker exits on its own once idle; the next test empties its folder."""
+    deadline = time.monotonic() + SCAN_WAIT_S
+    while True:
+        try:
+            jobs = json.loads((ff.catalog_dir / ".catalog-host-jobs").read_text("utf-8"))
+        except (OSError, ValueError):
+            return
+        pid = (jobs.get("worker") or {}).get("pid")
+        if not pid or not _alive(int(pid)):  # a zombie has exited
+            return
+        assert time.monotonic() < deadline, "the scan worker did not exit"
+        time.sleep(0.05)
