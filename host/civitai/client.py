@@ -1,4 +1,5 @@
-"""The CivitAI HTTP client: the only module that imports requests.
+"""The CivitAI metadata client (API JSON; files are fetched by host.download.fetch, and both
+follow the request rules in host.civitai.http_rules).
 
 One GET per `add`, with a timeout on every call, the API key only in the Authorization
 header to the configured CivitAI URL, retries for 429 and 5xx (honouring Retry-After) inside
@@ -8,7 +9,6 @@ failure translated into a CivitaiError with a stable code.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +19,7 @@ import urllib3
 from pydantic import ValidationError
 
 from host import __version__, redaction
-from host.civitai.key_rule import key_may_travel
+from host.civitai.http_rules import key_may_travel, quotes_secret, retry_after
 from host.civitai.models import ModelVersion
 from host.errors import (
     CivitaiBadResponseError,
@@ -51,20 +51,6 @@ def _positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():  # isdigit() alone is true for "²", which float() refuses
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
 def _short_error(body: bytes, secret: str | None = None) -> str:
     """CivitAI's {"error": "..."} message, if the body is that; else empty.
 
@@ -78,13 +64,9 @@ def _short_error(body: bytes, secret: str | None = None) -> str:
     if not (isinstance(data, dict) and isinstance(data.get("error"), str)):
         return ""
     message = str(data["error"])[:200]
-    if secret and any(secret[i : i + 8] in message for i in range(max(1, len(secret) - 7))):
+    if quotes_secret(message, secret):
         return "(CivitAI's message is not shown: it quotes the API key)"
     return message
-
-
-# The rule lives in key_rule: the download worker applies it without this module's imports.
-_key_may_travel = key_may_travel
 
 
 class CivitaiClient:
@@ -115,7 +97,7 @@ class CivitaiClient:
                     "the CivitAI API key (civitai_api_key / CIVITAI_API_KEY) holds characters an "
                     "HTTP header cannot carry (non-ASCII or control characters); copy it again"
                 )
-            if _key_may_travel(url or self.base_url):
+            if key_may_travel(url or self.base_url):
                 headers["Authorization"] = f"Bearer {self._api_key}"
         return headers
 
@@ -235,7 +217,7 @@ class CivitaiClient:
                 )
             wait = None
             if status in RETRY_STATUSES and attempt + 1 < MAX_ATTEMPTS:
-                wait = _retry_after(headers.get("Retry-After"))
+                wait = retry_after(headers.get("Retry-After"))
                 wait = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)] if wait is None else wait
                 if wait > MAX_RETRY_AFTER_S or self._clock() + wait >= deadline:
                     wait = None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import struct
 import threading
 from collections.abc import Callable
@@ -92,9 +93,16 @@ def hash_file(
 ) -> FileHashes | None:
     """Hash `path` (read only). FileChanged when it changed meanwhile; OSError when it cannot
     be read; None when should_stop() said to stop part-way."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    # O_NONBLOCK: the walk saw a regular file, but a FIFO put in its place since then must not
+    # block the open (a scan waiting forever for a writer); anything not regular is refused.
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
     with open(fd, "rb", buffering=0, closefd=True) as handle:
         before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            raise FileChanged(f"{path} is not a regular file any more")
+        if hasattr(os, "O_NONBLOCK"):
+            os.set_blocking(fd, True)
         whole = hashlib.sha256()
         tensor: _TensorHasher | None = None
         start = -1

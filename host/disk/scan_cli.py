@@ -71,30 +71,14 @@ def run_in_process(quiet: bool = False) -> int:
 
 def follow_job(catalog_dir: str, quiet: bool = False) -> tuple[int, dict[str, Any] | None]:
     """Show the scan job's progress until it ends: (exit status, the last job state)."""
-    import time
-
-    from host.disk.scan_job import find_scan_job
-    from host.jobs.paths import UNFINISHED, public_job
-    from host.jobs.wake import wake_if_needed
+    from host.disk.scan_job import KEY, KIND
+    from host.jobs.follow import follow
 
     bar = ProgressBar(enabled=not quiet)
-    job = find_scan_job(catalog_dir)
     try:
-        while job is not None and job.get("state") in UNFINISHED:
-            bar(job)
-            time.sleep(0.25)
-            wake_if_needed(catalog_dir)  # a worker killed meanwhile is restarted
-            job = find_scan_job(catalog_dir)
-        if job is not None:
-            bar(job)
+        return follow(catalog_dir, KIND, KEY, "scan", bar)
     finally:
         bar.close()
-    if job is None:
-        print("the scan job is no longer listed", file=sys.stderr)
-        return 1, None
-    if job.get("state") == "failed":
-        print(f"scan failed: {job.get('error', {}).get('message')}", file=sys.stderr)
-    return (0 if job.get("state") == "done" else 1), public_job(job)
 
 
 def main(args: list[str]) -> int:

@@ -41,12 +41,3 @@ def run(control: JobControl) -> None:
     if result["state"] == "canceled":
         raise JobCanceled()
     control.update(phase="done", result=result)
-
-
-def find_scan_job(catalog_dir: str) -> dict[str, Any] | None:
-    from host.jobs.paths import read_jobs_file
-
-    for job in read_jobs_file(catalog_dir)["jobs"]:
-        if isinstance(job, dict) and job.get("kind") == KIND and job.get("key") == KEY:
-            return job
-    return None

@@ -29,7 +29,7 @@ import requests
 import urllib3
 
 from host import __version__
-from host.civitai.key_rule import key_may_travel
+from host.civitai.http_rules import key_may_travel, quotes_secret, retry_after
 from host.download import failures
 from host.download.sink import CHUNK_BYTES, Sink
 from host.jobs.control import JobControl, JobFailed
@@ -63,21 +63,6 @@ class _Retry(Exception):
         self.reason = reason
         self.wait = wait
         self.rate_limited = rate_limited
-
-
-def retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(value)
-    import email.utils
-
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _no_auth(request: Any) -> Any:
@@ -203,8 +188,7 @@ class Fetch:
         """CivitAI's error text for a message: short, and withheld when it quotes any 8
         characters in a row of the API key (a server echoing the token it refused)."""
         message = str(text or "")[:200]
-        key = self.api_key
-        if key and any(key[i : i + 8] in message for i in range(max(1, len(key) - 7))):
+        if quotes_secret(message, self.api_key):
             return "CivitAI's message is not shown: it quotes the API key"
         return message
 

@@ -1,4 +1,4 @@
-"""The op side of downloads (host process): which entry, enqueue, list, cancel (SPEC §9 Ops).
+"""The op side of downloads (host process): which entry, enqueue, cancel (SPEC §9 Ops).
 
 Runs in the host or CLI process, never in the worker. `download` adds the version first when
 it is in neither catalog (exactly as `add`), then queues its entry's file unless it is on disk
@@ -14,7 +14,7 @@ from typing import Any
 from host.catalog.paths import dest_problem, entry_path, name_problem
 from host.context import Context
 from host.errors import ModelsDirUnsetError, NotFoundError, UnsafeFilenameError, UnsafePathError
-from host.jobs.paths import KEEP_FINISHED_S, UNFINISHED, public_job, read_jobs_file
+from host.jobs.paths import UNFINISHED, public_job
 from host.jobs.state import locked_jobs, new_job, submit
 
 KIND = "download"
@@ -96,18 +96,6 @@ def start_download(version_id: str, context: Context, file_id: int | None = None
 
     get_logger().info("queued the download of version %s (%s/%s)", version_id, dest, file)
     return {"status": "queued", "file": file, "dest": dest, "job": public_job(job)}
-
-
-def list_jobs(catalog_dir: str) -> list[dict[str, Any]]:
-    """Every unfinished job and the others of the last 24 h, oldest first."""
-    now = time.time()
-    jobs = [
-        public_job(job)
-        for job in read_jobs_file(catalog_dir)["jobs"]
-        if isinstance(job, dict)
-        and (job.get("state") in UNFINISHED or now - float(job.get("updated") or 0) <= KEEP_FINISHED_S)
-    ]
-    return sorted(jobs, key=lambda j: float(j.get("created") or 0))
 
 
 def cancel_download(version_id: str, context: Context) -> dict[str, Any]:

@@ -39,7 +39,8 @@ def active_path(catalog_dir: str) -> str:
 
 def read_jobs_file(catalog_dir: str) -> dict[str, Any]:
     """The job file's content, or an empty one when it is absent or unreadable (it is
-    replaced atomically, so a reader never sees half a file)."""
+    replaced atomically, so a reader never sees half a file). Only well-formed jobs are kept
+    (see `_well_formed`): a damaged entry is dropped, never fatal to a lookup or the worker."""
     try:
         with open(jobs_path(catalog_dir), encoding="utf-8") as handle:
             data = jsonfast.loads(handle.read())
@@ -47,7 +48,35 @@ def read_jobs_file(catalog_dir: str) -> dict[str, Any]:
         return {"jobs": []}
     if not isinstance(data, dict) or not isinstance(data.get("jobs"), list):
         return {"jobs": []}
+    data["jobs"] = [job for job in data["jobs"] if _well_formed(job)]
     return data
+
+
+def _well_formed(job: object) -> bool:
+    """A dict with string kind, key and state (and resource, when it has one); its times made
+    numbers (0 when not one)."""
+    if not isinstance(job, dict):
+        return False
+    if not all(isinstance(job.get(name), str) for name in ("kind", "key", "state")):
+        return False
+    if not isinstance(job.get("resource", ""), str):  # the worker hashes it
+        return False
+    for name in ("created", "updated"):
+        value = job.get(name)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+            job[name] = 0
+    return True
+
+
+def kept(job: dict[str, Any], now: float) -> bool:
+    """Whether a job is still listed: unfinished, or finished within KEEP_FINISHED_S."""
+    return job.get("state") in UNFINISHED or now - float(job["updated"]) <= KEEP_FINISHED_S
+
+
+def find_job(catalog_dir: str, kind: str, key: str) -> dict[str, Any] | None:
+    """The stored job of this kind and key, read without the lock."""
+    jobs: list[dict[str, Any]] = read_jobs_file(catalog_dir)["jobs"]
+    return next((job for job in jobs if job["kind"] == kind and job["key"] == key), None)
 
 
 def public_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -62,12 +91,7 @@ def download_jobs_by_version(catalog_dir: str) -> dict[str, dict[str, Any]]:
     now = time.time()
     found: dict[str, dict[str, Any]] = {}
     for job in read_jobs_file(catalog_dir)["jobs"]:
-        if not isinstance(job, dict) or job.get("kind") != "download":
-            continue
-        state = job.get("state")
-        if state not in RECORD_STATES:
-            continue
-        if state == "failed" and now - float(job.get("updated") or 0) > KEEP_FINISHED_S:
+        if job["kind"] != "download" or job["state"] not in RECORD_STATES or not kept(job, now):
             continue
         found[str(job.get("version_id"))] = public_job(job)
     return found

@@ -6,6 +6,9 @@ would keep Chrome's end of the pipe open, and a child writing to it would corrup
 stream. So the worker gets /dev/null for stdin, stdout and stderr (it logs to the log
 file), no other inherited descriptor (close_fds), and its own session (POSIX) or a detached
 process group outside the browser's job object (Windows, when the job allows breakaway).
+Its working folder is the one holding the `host` package: `python -m` puts the working
+folder first on sys.path, so the catalog folder (or the browser's) there would let any
+`json.py` or `filelock.py` lying in it be imported instead of the real module.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import subprocess
 import sys
 import time
 
+import host
 from host.jobs.paths import active_path
 from host.jobs.wake import STALE_S
 
@@ -26,7 +30,11 @@ CREATE_NO_WINDOW = 0x08000000
 
 
 def worker_command(catalog_dir: str, await_kind: str | None = None) -> list[str]:
-    command = [sys.executable, "-m", "host.jobs.worker", os.path.abspath(catalog_dir)]
+    """The worker runs under the isolation the host itself was started with (the launcher's
+    -I or -s), so PYTHON* variables or a user site the host ignored cannot change its imports.
+    With `await_kind`, it is started ahead of its job (see prestart_worker)."""
+    isolation = ["-I"] if sys.flags.isolated else ["-s"] if sys.flags.no_user_site else []
+    command = [sys.executable, *isolation, "-m", "host.jobs.worker", os.path.abspath(catalog_dir)]
     return [*command, "--await", await_kind, str(os.getpid())] if await_kind else command
 
 
@@ -52,7 +60,7 @@ def start_worker(catalog_dir: str) -> bool:
 
 
 def _spawn(command: list[str], catalog_dir: str) -> subprocess.Popen[bytes] | None:
-    cwd = os.path.abspath(catalog_dir)
+    cwd = os.path.dirname(os.path.dirname(os.path.abspath(host.__file__)))
 
     def popen(creationflags: int = 0, new_session: bool = False) -> subprocess.Popen[bytes]:
         return subprocess.Popen(

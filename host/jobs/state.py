@@ -18,10 +18,11 @@ from typing import Any
 
 from host.jobs.paths import (
     JOBS_LOCK_NAME,
-    KEEP_FINISHED_S,
     UNFINISHED,
     active_path,
     jobs_path,
+    kept,
+    public_job,
     read_jobs_file,
 )
 
@@ -61,12 +62,7 @@ class JobFile:
 
 
 def _prune(data: dict[str, Any], now: float) -> None:
-    data["jobs"] = [
-        j
-        for j in data["jobs"]
-        if isinstance(j, dict)
-        and (j.get("state") in UNFINISHED or now - float(j.get("updated") or 0) <= KEEP_FINISHED_S)
-    ]
+    data["jobs"] = [j for j in data["jobs"] if kept(j, now)]
 
 
 def save_jobs_file(path: str, data: bytes, durable: bool) -> None:
@@ -157,3 +153,10 @@ def submit(catalog_dir: str, job: dict[str, Any]) -> tuple[bool, dict[str, Any]]
 
     start_worker(catalog_dir)
     return True, job
+
+
+def list_jobs(catalog_dir: str) -> list[dict[str, Any]]:
+    """Every unfinished job and the others of the last 24 h, oldest first."""
+    now = time.time()
+    jobs = [public_job(job) for job in read_jobs_file(catalog_dir)["jobs"] if kept(job, now)]
+    return sorted(jobs, key=lambda j: float(j["created"]))

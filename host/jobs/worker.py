@@ -114,7 +114,9 @@ def _tick(catalog_dir: str, settings: Settings, running: dict[tuple[str, str], R
         return bool(running) or bool(jobs.unfinished())
 
 
-def run_jobs(catalog_dir: str, settings: Settings) -> None:
+def run_jobs(catalog_dir: str, settings: Settings) -> bool:
+    """Run jobs until none is left (True), or give up after MAX_TICK_FAILURES failed ticks in a
+    row (False: job threads may still run, so only ending the process may follow)."""
     from host.errors import HostError
 
     running: dict[tuple[str, str], Running] = {}
@@ -123,7 +125,7 @@ def run_jobs(catalog_dir: str, settings: Settings) -> None:
     while True:
         try:
             if not _tick(catalog_dir, settings, running, wake):
-                return
+                return True
             failures = 0
         except (HostError, OSError) as exc:  # the job file is busy or unwritable: try again
             from host.log import get_logger
@@ -131,7 +133,7 @@ def run_jobs(catalog_dir: str, settings: Settings) -> None:
             failures += 1
             get_logger().warning("job worker could not update the job file: %s", exc)
             if failures >= MAX_TICK_FAILURES:  # the folder is gone or read-only: give up
-                return
+                return False
         try:
             os.utime(active_path(catalog_dir))
         except OSError:
@@ -188,7 +190,14 @@ def main(argv: list[str]) -> int:
             await_kind = None
             if awaited:
                 get_logger().info("job worker started for %s", catalog_dir)
-                run_jobs(catalog_dir, settings)
+                if not run_jobs(catalog_dir, settings):
+                    # Its job threads may still run: running the jobs again in this process would
+                    # start a second thread on the same partial file. Exiting ends them; the next
+                    # request restarts a worker once the job file can be written again.
+                    return 1
+        except Exception:  # a bug: its stderr is /dev/null, so the log is the only witness
+            get_logger().exception("job worker for %s stopped by an error", catalog_dir)
+            return 1
         finally:
             lock.release()
         # A host that queued a job while this worker was exiting found the lock taken by

@@ -97,3 +97,32 @@ def test_hashing_opens_the_file_read_only(tmp_path):
     assert hash_file(str(path)) is not None
     after = path.stat()
     assert (before.st_mtime_ns, before.st_size) == (after.st_mtime_ns, after.st_size)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_fifo_swapped_in_after_the_walk_is_refused_not_waited_on(tmp_path):
+    """The walk skips what is not a regular file, but a file can be replaced between the walk
+    and the hashing: opening a FIFO blocked the scan until some writer came (forever), and a
+    device such as /dev/zero would be read without end."""
+    import threading
+
+    fifo = tmp_path / "swapped.safetensors"
+    os.mkfifo(fifo)
+    outcome: list[object] = []
+
+    def hash_it() -> None:
+        try:
+            outcome.append(hash_file(str(fifo)))
+        except (FileChanged, OSError) as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=hash_it, daemon=True)
+    thread.start()
+    thread.join(30)
+    if thread.is_alive():  # unblock the stuck open before failing, so no thread is left behind
+        with open(fifo, "wb"):
+            pass
+        thread.join(30)
+        pytest.fail("hash_file blocked on a FIFO")
+    assert len(outcome) == 1 and isinstance(outcome[0], FileChanged)
+    assert "not a regular file" in str(outcome[0])

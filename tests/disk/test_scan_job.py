@@ -67,3 +67,24 @@ def test_scan_op_queues_one_job(host_env, civitai):
     assert again["status"] == "queued"
     wait_until(lambda: all(j["state"] == "done" for j in host_env.ok("jobs")["jobs"]), 60, "the second scan")
     wait_until(lambda: worker_gone(host_env), 30, "the worker to exit")
+
+
+def test_a_second_scan_while_one_is_queued_is_already_queued(host_env, civitai):
+    """Held here, the worker lock keeps any started worker from running the job, so the first
+    scan is still queued when the second is asked, whatever the machine's speed."""
+    import filelock
+
+    from host.jobs.spawn import start_worker
+
+    write_model(host_env.models_dir / "loras" / "a.safetensors", "a")
+    host_env.catalog_dir.mkdir(parents=True, exist_ok=True)
+    held = filelock.FileLock(str(host_env.catalog_dir / ".catalog-host-worker.lock"))
+    with held.acquire(timeout=10):
+        first = host_env.ok("scan")
+        second = host_env.ok("scan")
+        assert first["status"] == "queued" and second["status"] == "already_queued"
+        assert second["job"]["created"] == first["job"]["created"]
+        assert [(j["kind"], j["state"]) for j in host_env.ok("jobs")["jobs"]] == [("scan", "queued")]
+    start_worker(str(host_env.catalog_dir))
+    wait_until(lambda: [j["state"] for j in host_env.ok("jobs")["jobs"]] == ["done"], 60, "the scan")
+    wait_until(lambda: worker_gone(host_env), 30, "the worker to exit")

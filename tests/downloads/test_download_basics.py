@@ -71,7 +71,6 @@ def test_four_concurrent_downloads_make_one_job(bench):
 
 def test_record_shows_the_job_while_downloading_and_cancel_deletes_the_partial(bench):
     import threading
-    import time
 
     from tests.support.fake_storage import Fault
 
@@ -87,10 +86,8 @@ def test_record_shows_the_job_while_downloading_and_cancel_deletes_the_partial(b
     page = bench.env.ok("map")
     assert page["by_version"]["703"]["status"] == "downloading"
     assert part.exists()
-    asked = time.monotonic()
     assert bench.env.ok("cancel", version_id=703) == {"status": "canceled"}
-    wait_until(lambda: not part.exists(), 2.0, "the partial file to go")
-    assert time.monotonic() - asked < 2.0
+    assert not part.exists()  # deleted by the op itself, not later by the worker
     assert bench.state(703) == "canceled"
     gate.set()
     record = bench.env.ok("lookup", version_ids=[703])["by_version"]["703"]

@@ -208,3 +208,40 @@ def test_a_worker_started_ahead_of_a_job_that_never_comes_exits_and_writes_nothi
     names = {p.name for p in bench.env.catalog_dir.iterdir()}
     assert ".catalog-host-jobs" not in names and ".catalog-host-jobs-active" not in names
     assert bench.final("here.safetensors").read_bytes() == b"already here"
+
+
+def test_worker_imports_nothing_from_the_catalog_folder(bench):
+    """`python -m` puts the working folder first on sys.path: with the catalog folder as its
+    working folder, the worker imported a `filelock.py` (or `json.py`, `requests/`...) lying
+    there instead of the real one."""
+    from host.jobs.spawn import start_worker
+
+    catalog_dir = bench.env.catalog_dir
+    catalog_dir.mkdir(parents=True, exist_ok=True)
+    marker = catalog_dir / "planted-module-ran"
+    (catalog_dir / "filelock.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\nraise SystemExit(3)\n", "utf-8"
+    )
+    assert start_worker(str(catalog_dir))
+
+    def finished() -> bool:
+        pid = bench.worker_pid()
+        return marker.exists() or (pid is not None and not pid_alive(pid))
+
+    wait_until(finished, what="the worker to run and exit")
+    assert not marker.exists()
+    assert bench.worker_pid() is not None  # the real worker ran its tick
+
+
+@pytest.mark.parametrize(("isolated", "no_user_site", "expected"),
+                         [(1, 1, ["-I"]), (0, 1, ["-s"]), (0, 0, [])])
+def test_worker_keeps_the_isolation_the_host_was_started_with(monkeypatch, isolated, no_user_site, expected):
+    """The launcher starts the host with -I (or -s for a checkout): a worker started without
+    it read the PYTHONPATH and user site of the desktop session the host had ignored."""
+    import types
+
+    from host.jobs import spawn
+
+    monkeypatch.setattr(sys, "flags", types.SimpleNamespace(isolated=isolated, no_user_site=no_user_site))
+    command = spawn.worker_command("/some/catalogs")
+    assert command == [sys.executable, *expected, "-m", "host.jobs.worker", "/some/catalogs"]

@@ -62,3 +62,76 @@ def test_cancel_reaches_the_running_thread(runner_env):
     with locked_jobs(catalog_dir) as state:
         assert state.find("test", "long")["state"] == "canceled"
     assert kind_for_tests.running == 0
+
+
+def test_damaged_jobs_in_the_job_file_are_dropped_not_fatal(runner_env):
+    """A job file edited by hand or by a buggy older version: readers, the lock holder and the
+    worker skip what is not a job instead of failing (a text time raised ValueError in every
+    lookup with a missing record, in `jobs`, and in every write)."""
+    import json
+
+    from host.jobs.paths import download_jobs_by_version
+    from host.jobs.state import list_jobs
+
+    catalog_dir = str(runner_env.catalog_dir)
+    good = new_job("test", "ok", {}, {"steps": 2})
+    damaged = [
+        {"kind": "download", "key": "1", "version_id": "1", "state": "failed", "updated": "soon"},
+        {"key": "no-kind", "state": "queued"},
+        {"kind": "test", "key": ["not", "a", "string"], "state": "running"},
+        {"kind": "test", "key": "r", "state": "queued", "resource": ["a", "list"], "params": {"steps": 1}},
+        7,
+    ]
+    runner_env.catalog_dir.mkdir(parents=True, exist_ok=True)
+    (runner_env.catalog_dir / ".catalog-host-jobs").write_text(
+        json.dumps({"format": 1, "jobs": [*damaged, good]}), "utf-8"
+    )
+    assert [j["key"] for j in list_jobs(catalog_dir)] == ["ok"]  # a failure of unknown age is old
+    assert download_jobs_by_version(catalog_dir) == {}
+    run_jobs(catalog_dir, load_settings())
+    with locked_jobs(catalog_dir) as state:
+        assert {j["key"]: j["state"] for j in state.jobs} == {"ok": "done"}
+
+
+def test_a_worker_stopped_by_a_bug_says_so_in_the_log(runner_env, monkeypatch):
+    """The detached worker's stderr is /dev/null: an exception that ended it left no trace."""
+    from host.jobs import worker
+    from host.log import get_logger
+
+    def broken(catalog_dir: str, settings: object) -> None:
+        raise RuntimeError("a bug in the worker loop")
+
+    monkeypatch.setattr(worker, "run_jobs", broken)
+    runner_env.catalog_dir.mkdir(parents=True, exist_ok=True)
+    assert worker.main([str(runner_env.catalog_dir)]) == 1
+    log_files = [h.baseFilename for h in get_logger().handlers if hasattr(h, "baseFilename")]
+    assert log_files
+    with open(log_files[0], encoding="utf-8") as handle:
+        text = handle.read()
+    assert "stopped by an error" in text and "RuntimeError: a bug in the worker loop" in text
+
+
+def test_a_worker_that_gives_up_exits_instead_of_running_its_jobs_twice(runner_env, monkeypatch):
+    """After MAX_TICK_FAILURES failed ticks the loop gave up with its job threads still running,
+    and main() saw unfinished jobs and started the loop again: every running download got a
+    second thread writing the same partial file."""
+    from host.jobs import worker
+
+    catalog_dir = str(runner_env.catalog_dir)
+    queue(catalog_dir, new_job("test", "stays", {}, {"steps": 1}))
+    ticks = []
+
+    def failing_tick(*args: object) -> bool:
+        ticks.append(1)
+        if len(ticks) > 20:  # the bug: the job ends, so that main() stops looping
+            with locked_jobs(catalog_dir) as state:
+                state.find("test", "stays")["state"] = "done"
+                state.changed = True
+            return False
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(worker, "_tick", failing_tick)
+    monkeypatch.setattr(worker, "MAX_TICK_FAILURES", 3)
+    monkeypatch.setattr(worker, "TICK_S", 0.001)
+    assert worker.main([catalog_dir]) == 1
+    assert len(ticks) == 3

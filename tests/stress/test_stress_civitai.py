@@ -261,9 +261,9 @@ def test_a_drip_is_cut_at_the_budget_plus_at_most_one_read_timeout(host_env, civ
                  st.builds(lambda s: "Mon, 01 Jan " + s, st.text(alphabet=st.characters(max_codepoint=255)))))
 def test_any_retry_after_header_is_a_wait_or_nothing(value):
     """Header values arrive as latin-1 text from whoever answers: never an exception."""
-    from host.civitai.client import _retry_after
+    from host.civitai.http_rules import retry_after
 
-    wait = _retry_after(value)
+    wait = retry_after(value)
     assert wait is None or wait >= 0
 
 
