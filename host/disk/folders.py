@@ -34,7 +34,7 @@ _FORMAT = 1
 class ModelFolders:
     """The search folders of every folder name: the main models folder's, then the YAMLs'."""
 
-    __slots__ = ("extras", "models_dir", "problems")
+    __slots__ = ("_by_dest", "extras", "models_dir", "problems")
 
     def __init__(
         self,
@@ -45,6 +45,9 @@ class ModelFolders:
         self.models_dir = models_dir
         self.extras = extras or []  # (folder name, absolute folder, is_default), in YAML order
         self.problems = problems or []  # one sentence per unusable YAML file, naming it
+        # dest_folders() by dest: a lookup asks for the same few dests over and over, and a
+        # warm host keeps this object while its settings and the YAML files stay the same
+        self._by_dest: dict[str | None, list[str]] = {}
 
     def search(self, name: str) -> list[str]:
         """The folders ComfyUI searches for `name`, in its order (first match wins)."""
@@ -65,6 +68,14 @@ class ModelFolders:
 
     def dest_folders(self, dest: object) -> list[str]:
         """Where files of a catalog `dest` ("loras", "loras/sdxl", ...) may be."""
+        if not (dest is None or isinstance(dest, str)):
+            return self._dest_folders(dest)
+        found = self._by_dest.get(dest)
+        if found is None:
+            found = self._by_dest[dest] = self._dest_folders(dest)
+        return found
+
+    def _dest_folders(self, dest: object) -> list[str]:
         from host.catalog.paths import dest_parts, dest_problem  # not needed by ping: imported here
 
         if dest is None:
