@@ -122,6 +122,15 @@ def write_failed(path: str, reason: str) -> JobFailed:
     )
 
 
+def partial_not_a_file(part: str) -> JobFailed:
+    return JobFailed(
+        "write_failed",
+        f"{part} is not a regular file (a symbolic link, named pipe or folder put there by "
+        "something else); nothing was written through it and it was left alone. Remove "
+        f"{part}, then download again.",
+    )
+
+
 def file_not_on_civitai(file: str, version_id: str) -> JobFailed:
     return JobFailed(
         "file_not_on_civitai",

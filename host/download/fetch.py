@@ -20,6 +20,7 @@ import errno
 import http.client
 import os
 import shutil
+import stat
 import time
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +34,7 @@ from host.civitai.http_rules import key_may_travel, quotes_secret, retry_after
 from host.download import failures
 from host.download.sink import CHUNK_BYTES, Sink
 from host.jobs.control import JobControl, JobFailed
+from host.regularfile import NotRegularFileError
 
 CONNECT_TIMEOUT_S = 10.0
 # A stalled transfer is given up (and resumed) after this long without a byte.
@@ -53,6 +55,15 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MARKUP_STARTS = (b"<!doctype", b"<html", b"<?xml", b"<head", b"<body", b"<!--")
 # JSON bodies bigger than this are not sniffed (no model file is a JSON document that small).
 _SNIFF_JSON_BYTES = 1024 * 1024
+
+
+def delete_partial(part: str) -> None:
+    """Delete the partial file: only a regular file, never what someone else put there."""
+    try:
+        if stat.S_ISREG(os.lstat(part).st_mode):
+            os.unlink(part)
+    except FileNotFoundError:
+        pass
 
 
 class _Retry(Exception):
@@ -231,16 +242,27 @@ class Fetch:
     # -- the transfer -----------------------------------------------------------------------
 
     def _partial_size(self) -> int:
+        """The size of the partial file; 0 when there is none or something else is there."""
         try:
-            return os.path.getsize(self.part)
+            status = os.lstat(self.part)
         except OSError:
             return 0
+        return status.st_size if stat.S_ISREG(status.st_mode) else 0
+
+    def _refuse_odd_partial(self) -> None:
+        """A symbolic link, FIFO or folder at the partial file's name is not ours: never
+        written through, waited on or deleted; the person removes it."""
+        try:
+            status = os.lstat(self.part)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise failures.write_failed(self.part, exc.strerror or str(exc)) from exc
+        if not stat.S_ISREG(status.st_mode):
+            raise failures.partial_not_a_file(self.part)
 
     def _delete_partial(self) -> None:
-        try:
-            os.unlink(self.part)
-        except FileNotFoundError:
-            pass
+        delete_partial(self.part)
 
     def _check_space(self, needed: int) -> None:
         folder = os.path.dirname(self.part)
@@ -262,8 +284,10 @@ class Fetch:
             if status == 416 and start:
                 _, total = parse_content_range(response.headers.get("Content-Range"))
                 if total == start:  # the partial file is already complete: hash it
-                    sink = Sink(self.part, start)
-                    return start, sink.finish()
+                    try:
+                        return start, Sink(self.part, start).finish()
+                    except OSError as exc:
+                        raise self._write_error(exc) from exc
                 self._delete_partial()
                 return None
             if status not in (200, 206):
@@ -297,6 +321,8 @@ class Fetch:
             self._check_space(total - start)
         try:
             sink = Sink(self.part, start)
+        except NotRegularFileError as exc:
+            raise failures.partial_not_a_file(self.part) from exc
         except OSError as exc:
             raise self._write_error(exc) from exc
         try:
@@ -330,6 +356,8 @@ class Fetch:
             raise self._write_error(exc) from exc
 
     def _write_error(self, exc: OSError) -> JobFailed:
+        if isinstance(exc, NotRegularFileError):
+            return failures.partial_not_a_file(self.part)
         if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
             self._delete_partial()
             folder = os.path.dirname(self.part)
@@ -341,10 +369,18 @@ class Fetch:
         return failures.write_failed(self.part, exc.strerror or str(exc))
 
     def run(self) -> tuple[int, str]:
+        """Fetch until the file is complete (or JobFailed); the session is closed at the end."""
+        try:
+            return self._run()
+        finally:
+            self.session.close()
+
+    def _run(self) -> tuple[int, str]:
         idle_failures = 0
         rate_limited = 0
         while True:
             self.control.check_canceled()
+            self._refuse_odd_partial()
             before = self._partial_size()
             try:
                 done = self.attempt()

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from typing import Any
 
 from host.download import failures
-from host.download.fetch import Fetch
+from host.download.fetch import Fetch, delete_partial
 from host.jobs.control import JobCanceled, JobControl, JobFailed
+from host.regularfile import open_regular
 
 PART_SUFFIX = ".part"
 
@@ -63,18 +65,25 @@ def resolve_file(control: JobControl, params: dict[str, Any]) -> tuple[int, str 
 
 
 def sha256_of(path: str) -> str:
+    """SHA256 of the regular file at `path`; NotRegularFileError (never a wait) otherwise."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open(open_regular(path), "rb") as handle:
         while block := handle.read(4 * 1024 * 1024):
             digest.update(block)
     return digest.hexdigest()
 
 
 def _existing_is_ours(final: str, expected: str | None, size: int | None) -> bool:
-    """A file at the target (a worker killed between placing the file and saying so)."""
-    if expected:
-        return sha256_of(final) == expected.lower()
-    return size is not None and os.path.getsize(final) == size
+    """A file at the target (a worker killed between placing the file and saying so). Only a
+    regular file can be (a symbolic link is followed: reading through one writes nothing, and
+    model folders are often linked); a FIFO or folder there is a different thing."""
+    try:
+        if expected:
+            return sha256_of(final) == expected.lower()
+        status = os.stat(final)
+    except OSError:
+        return False
+    return size is not None and stat.S_ISREG(status.st_mode) and status.st_size == size
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -98,13 +107,6 @@ def _place(part: str, final: str) -> None:
     os.unlink(part)
 
 
-def _delete(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
 def run(control: JobControl) -> None:
     job = control.job
     params: dict[str, Any] = job.get("params") or {}
@@ -119,7 +121,7 @@ def run(control: JobControl) -> None:
     control.update(state="downloading")
     if os.path.lexists(final):
         if _same_file(part, final) or _existing_is_ours(final, params.get("hash"), None):
-            _delete(part)  # placed by a worker killed before it could say so
+            delete_partial(part)  # placed by a worker killed before it could say so
             return
         raise failures.file_exists(final)
     try:
@@ -134,12 +136,12 @@ def run(control: JobControl) -> None:
             fetch = Fetch(control, url, part, settings.civitai_api_key)
             size, sha = fetch.run()
             if expected and sha != expected.lower():
-                _delete(part)
+                delete_partial(part)
                 if fetch.resumed and attempt == 0:
                     continue  # a partial file damaged while the worker was down: once from zero
                 raise failures.hash_mismatch(expected.lower(), sha)
             if not expected and expected_size is not None and abs(size - expected_size) >= 1024:
-                _delete(part)  # CivitAI's sizeKB is rounded to a tenth of a KiB at most
+                delete_partial(part)  # CivitAI's sizeKB is rounded to a tenth of a KiB at most
                 raise failures.size_mismatch(expected_size, size)
             break
         control.check_canceled()
@@ -147,17 +149,17 @@ def run(control: JobControl) -> None:
             _place(part, final)
         except FileExistsError as exc:
             if _existing_is_ours(final, expected, size):
-                _delete(part)
+                delete_partial(part)
                 return
-            _delete(part)
+            delete_partial(part)
             raise failures.file_exists(final) from exc
         except OSError as exc:
             raise failures.write_failed(final, exc.strerror or str(exc)) from exc
     except JobCanceled:
-        _delete(part)
+        delete_partial(part)
         raise
     except JobFailed as exc:
         if exc.code in ("hash_mismatch", "size_mismatch", "not_a_model_file", "disk_full", "file_exists"):
-            _delete(part)
+            delete_partial(part)
         raise
     control.update(state="done", bytes=size, total=size, rate=0)

@@ -7,6 +7,11 @@ both cores). Reusing buffers spares a fresh megabyte allocation, and its page fa
 chunk; the pool also caps the memory a slow hasher can make the worker use. On a resume, the
 hash thread first reads the partial file already on disk, then the new chunks.
 
+The partial file is only ever a regular file: it is opened without following a symbolic link
+and without blocking (a FIFO there would stall the worker forever), and anything else there
+raises NotRegularFileError; the hash thread's own read-only descriptor must name the very file
+the writer holds.
+
 Early writeback: the file is fsynced once, at the end, before it gets its final name. Left
 alone, the kernel keeps the whole file dirty in memory (a GiB is well under its background
 threshold on most machines), so that fsync would write all of it while the caller waits
@@ -24,12 +29,18 @@ import os
 import queue
 import threading
 
+from host.regularfile import NOFOLLOW, open_regular
+
 CHUNK_BYTES = 1024 * 1024
 POOL_BUFFERS = 16
 READ_BLOCK = 1024 * 1024
 WRITEBACK_BYTES = 32 * 1024 * 1024
 _EARLY_WRITEBACK = hasattr(os, "posix_fadvise") and hasattr(os, "POSIX_FADV_DONTNEED")
 _END = None
+
+
+def _identity(status: os.stat_result) -> tuple[int, int]:
+    return status.st_dev, status.st_ino
 
 
 class Sink:
@@ -40,9 +51,9 @@ class Sink:
         self.start = start
         self.written = start
         self._written_back = start  # where the next early writeback range begins
-        flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0)
-        self._fd = os.open(path, flags, 0o644)
+        self._fd = open_regular(path, os.O_WRONLY | os.O_CREAT | NOFOLLOW)
         try:
+            self._identity = _identity(os.fstat(self._fd))
             os.ftruncate(self._fd, start)
             os.lseek(self._fd, start, os.SEEK_SET)
         except OSError:
@@ -62,7 +73,10 @@ class Sink:
     def _hash_all(self) -> None:
         try:
             if self.start:
-                with open(self.path, "rb") as existing:
+                fd = open_regular(self.path, NOFOLLOW)
+                with open(fd, "rb") as existing:
+                    if _identity(os.fstat(fd)) != self._identity:
+                        raise OSError(f"{self.path} was replaced while it was being resumed")
                     left = self.start
                     while left and not self._stop.is_set():
                         block = existing.read(min(READ_BLOCK * 4, left))
