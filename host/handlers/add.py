@@ -28,6 +28,20 @@ def _existing(docs: dict[str, Any], version_id: str) -> dict[str, Any] | None:
     return None
 
 
+def indexed_answer(context: Context, version_id: str) -> dict[str, Any] | None:
+    """The `already_exists` answer when the catalog index already holds this version, read
+    before the lock and the network as a cheap early answer; else None."""
+    index = open_index(context.settings.catalog_dir)
+    try:
+        index.require_readable()
+        known = index.records([version_id]).get(version_id)
+    finally:
+        index.close()
+    if known is None:
+        return None
+    return {"status": "already_exists", "file": known["file"], "catalog": known["catalog"]}
+
+
 def store_entry(context: Context, version_id: str, new: NewEntry) -> dict[str, Any] | None:
     """Append `new` to models.json under the lock, unless the version, or an entry with the
     same dest and file, is already in a catalog: then that `already_exists` answer."""
@@ -49,16 +63,9 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
 
 def add_version(version_id: str, context: Context, file_id: int | None = None) -> dict[str, Any]:
     """`add` itself; `download` uses it with `file_id` choosing the entry's file."""
-    settings = context.settings
-
-    index = open_index(settings.catalog_dir)  # cheap early answer without the network
-    try:
-        index.require_readable()
-        known = index.records([version_id]).get(version_id)
-    finally:
-        index.close()
+    known = indexed_answer(context, version_id)
     if known is not None:
-        return {"status": "already_exists", "file": known["file"], "catalog": known["catalog"]}
+        return known
 
     from host.civitai.entry import build_entry, restriction
 

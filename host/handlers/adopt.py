@@ -9,12 +9,11 @@ where the file is.
 
 from __future__ import annotations
 
-from host.catalog.index import open_index
 from host.catalog.paths import dest_problem
 from host.context import Context
 from host.disk.status import DiskView
 from host.errors import NotFoundError, UnsafePathError
-from host.handlers.add import store_entry
+from host.handlers.add import indexed_answer, store_entry
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -54,16 +53,10 @@ def _as_found(version: ModelVersion, file: str, sha256: str) -> ModelVersion:
 
 
 def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
-    settings = context.settings
     version_id: str = params["version_id"]
-    index = open_index(settings.catalog_dir)
-    try:
-        index.require_readable()
-        known = index.records([version_id]).get(version_id)
-    finally:
-        index.close()
+    known = indexed_answer(context, version_id)
     if known is not None:
-        return {"status": "already_exists", "file": known["file"], "catalog": known["catalog"]}
+        return known
     found = _on_disk(context, version_id)
     dest, sha256 = found["dest"], str(found["sha256"])
     problem = dest_problem(dest)
