@@ -15,11 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -29,50 +27,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.bench.catalog_gen import FIRST_VERSION_ID  # noqa: E402
+from tests.bench.sandbox import install, sh, work_folder  # noqa: E402
 from tests.support.fake_civitai import FakeCivitai, load_fixture  # noqa: E402
 from tests.support.frames import frame, read_one, unframe_all  # noqa: E402
-
-ORIGIN = "chrome-extension://jpiddlinckgdlidmojineffgcdpfoacg/"
-FLOOR_SOURCE = """\
-import sys
-stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-size = int.from_bytes(stdin.read(4), sys.byteorder)
-body = stdin.read(size)
-reply = b'{"id":null,"ok":true,"result":{}}'
-stdout.write(len(reply).to_bytes(4, sys.byteorder) + reply)
-stdout.flush()
-"""
-
-
-def sh(*args: str, env: dict[str, str] | None = None) -> str:
-    return subprocess.run(args, check=True, capture_output=True, text=True, env=env).stdout
-
-
-def make_venv(folder: Path) -> Path:
-    python = folder / "bin" / "python"
-    if not python.exists():
-        print(f"building the benchmark venv in {folder} (pip install {ROOT}) ...", flush=True)
-        sh(sys.executable, "-m", "venv", str(folder))
-    sh(str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(ROOT))
-    return python
-
-
-def install_launcher(python: Path, work: Path, env: dict[str, str]) -> Path:
-    """Register the host with the project's installer; the launcher its manifest names."""
-    profile = work / "profile"
-    sh(str(python), "-m", "host", "install", "--browser", "chromium", "--user-data-dir", str(profile),
-       "--no-check", env=env)
-    manifest = json.loads((profile / "NativeMessagingHosts" / "com.civitai_catalog.host.json").read_text())
-    return Path(manifest["path"])
-
-
-def floor_launcher(python: Path, work: Path) -> Path:
-    script = work / "floor_host.py"
-    script.write_text(FLOOR_SOURCE)
-    launcher = work / "floor-launcher"
-    launcher.write_text(f'#!/bin/sh\nexec "{python}" -I "{script}" "$@"\n')
-    launcher.chmod(0o755)
-    return launcher
 
 
 def cold(cmd: list[str], request: Any, env: dict[str, str]) -> tuple[float, list[Any]]:
@@ -143,18 +100,9 @@ class Table:
 
 
 def run(args: argparse.Namespace) -> int:
-    work = Path(tempfile.mkdtemp(prefix="catalog-host-bench-"))
     table = Table()
-    try:
-        home = work / "home"
-        base_env = {k: v for k, v in os.environ.items() if not k.startswith(("CATALOG_HOST_", "CIVITAI_"))}
-        base_env.update({"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-                         "XDG_DATA_HOME": str(home / ".local/share"), "XDG_CACHE_HOME": str(home / ".cache"),
-                         "XDG_STATE_HOME": str(home / ".local/state")})
-        python = make_venv(Path(args.venv) if args.venv else work / "venv")
-        launcher = install_launcher(python, work, base_env)
-        host_cmd = [str(launcher), ORIGIN]
-        floor_cmd = [str(floor_launcher(python, work)), ORIGIN]
+    with work_folder("catalog-host-bench-", args.keep) as work:
+        base_env, python, launcher, host_cmd, floor_cmd = install(work, args.venv)
         print(f"host launcher: {launcher}\n{launcher.read_text()}", flush=True)
 
         all_floor: list[float] = []
@@ -278,11 +226,6 @@ def run(args: argparse.Namespace) -> int:
               f"python {sh(str(python), '--version').strip()}; {os.cpu_count()} cores\n")
         print(table.render())
         return 0 if all(r[5] != "FAIL" for r in table.rows) else 1
-    finally:
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def main() -> int:

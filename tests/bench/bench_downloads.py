@@ -24,7 +24,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -34,7 +33,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.bench.bench import ORIGIN, Table, cold, floor_launcher, generate, install_launcher, make_venv  # noqa: E402
+from tests.bench.bench import Table, cold, generate  # noqa: E402
+from tests.bench.sandbox import install, work_folder  # noqa: E402
 from tests.support.fake_civitai import FakeCivitai  # noqa: E402
 from tests.support.fake_storage import FakeStorage, make_file  # noqa: E402
 
@@ -113,17 +113,9 @@ def wait_for(path: Path, timeout: float, catalog_dir: Path, vid: int) -> None:
 def run(args: argparse.Namespace) -> int:
     if not shutil.which("curl"):
         raise SystemExit("curl is needed for the side-by-side figure")
-    work = Path(tempfile.mkdtemp(prefix="catalog-host-bench-dl-"))
     table = Table()
-    try:
-        home = work / "home"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("CATALOG_HOST_", "CIVITAI_"))}
-        env.update({"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-                    "XDG_DATA_HOME": str(home / ".local/share"), "XDG_CACHE_HOME": str(home / ".cache"),
-                    "XDG_STATE_HOME": str(home / ".local/state")})
-        python = make_venv(Path(args.venv) if args.venv else work / "venv")
-        host_cmd = [str(install_launcher(python, work, env)), ORIGIN]
-        floor_cmd = [str(floor_launcher(python, work)), ORIGIN]
+    with work_folder("catalog-host-bench-dl-", False) as work:
+        env, _python, _launcher, host_cmd, floor_cmd = install(work, args.venv)
         catalog_dir, models_dir = work / "catalog", work / "models"
         ids = generate(catalog_dir, models_dir, args.entries)
         size = args.size_mib * MIB
@@ -226,8 +218,6 @@ def run(args: argparse.Namespace) -> int:
                   f"{busy_seconds:.1f} s; {os.cpu_count()} cores; sha256 {sha[:16]}…\n")
         print(table.render())
         return 0 if all(r[5] != "FAIL" for r in table.rows) else 1
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def main() -> int:

@@ -15,11 +15,9 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,16 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.bench.bench import (  # noqa: E402
-    ORIGIN,
-    Table,
-    cold,
-    floor_launcher,
-    generate,
-    install_launcher,
-    make_venv,
-    median_ms,
-)
+from tests.bench.bench import Table, cold, generate, median_ms  # noqa: E402
+from tests.bench.sandbox import install, work_folder  # noqa: E402
 from tests.support.fake_civitai import FakeCivitai  # noqa: E402
 
 MIB = 1024 * 1024
@@ -95,17 +85,9 @@ def disk_world(work: Path, catalog_dir: Path, models_dir: Path, files: int) -> t
 
 
 def run(args: argparse.Namespace) -> int:
-    work = Path(tempfile.mkdtemp(prefix="catalog-host-scan-bench-"))
     table = Table()
-    try:
-        home = work / "home"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("CATALOG_HOST_", "CIVITAI_"))}
-        env.update({"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-                    "XDG_DATA_HOME": str(home / ".local/share"), "XDG_CACHE_HOME": str(home / ".cache"),
-                    "XDG_STATE_HOME": str(home / ".local/state")})
-        python = make_venv(Path(args.venv) if args.venv else work / "venv")
-        launcher = install_launcher(python, work, env)
-        host_cmd, floor_cmd = [str(launcher), ORIGIN], [str(floor_launcher(python, work)), ORIGIN]
+    with work_folder("catalog-host-scan-bench-", args.keep) as work:
+        env, python, _launcher, host_cmd, floor_cmd = install(work, args.venv)
 
         hashing_rows(table, work, python, args.hash_mib, args.hash_runs)
 
@@ -160,11 +142,6 @@ def run(args: argparse.Namespace) -> int:
               f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}\n")
         print(table.render())
         return 0 if all(r[5] != "FAIL" for r in table.rows) else 1
-    finally:
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def main() -> int:
