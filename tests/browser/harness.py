@@ -28,6 +28,7 @@ from host.atomicfile import write_atomically  # replaces the file: new inode, ne
 from tests.browser.chromium_cdp import Browser, CDPError, Session
 from tests.browser.fake_site import FakeSite, ModelPage
 from tests.support.catalogs import civitai_entry
+from tests.support.processes import pid_alive
 
 REPO = Path(__file__).resolve().parents[2]
 STUB_DIR = REPO / "extension-stub"
@@ -101,21 +102,6 @@ def catalog_document(categories: dict[str, list[dict[str, Any]]]) -> dict[str, A
             for cid, models in categories.items()
         ],
     }
-
-
-def _alive(pid: int) -> bool:
-    """A running process (a zombie, exited but not reaped, is not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 # --- the world --------------------------------------------------------------------------------
@@ -300,7 +286,7 @@ class World:
         if not pid:
             return
         deadline = time.monotonic() + WAIT_S
-        while _alive(int(pid)):
+        while pid_alive(int(pid)):
             if time.monotonic() > deadline:
                 os.kill(int(pid), signal.SIGKILL)
                 break

@@ -10,8 +10,9 @@ import sys
 import pytest
 
 from tests.disk.scan_support import write_model
-from tests.downloads.conftest import pid_alive, wait_until
+from tests.downloads.conftest import wait_until
 from tests.support.fake_civitai import FakeCivitai
+from tests.support.processes import pid_alive
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from tests.conftest import HostEnv
 from tests.support.catalogs import civitai_entry, write_json
 from tests.support.fake_civitai import FakeCivitai
 from tests.support.fake_storage import FakeStorage, make_file
+from tests.support.processes import pid_alive
 
 API_KEY = "test-key-0123456789abcdef"
 WAIT_S = 60.0
@@ -33,20 +34,6 @@ def wait_until(condition: Callable[[], Any], timeout: float = WAIT_S, what: str 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(0.02)
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (exited, not yet reaped by its parent) is not alive
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 @dataclass

@@ -14,9 +14,10 @@ import time
 
 import pytest
 
-from tests.downloads.conftest import pid_alive, wait_until
+from tests.downloads.conftest import wait_until
 from tests.support.fake_storage import Fault
 from tests.support.frames import frame, read_one
+from tests.support.processes import pid_alive
 
 MIB = 1024 * 1024
 STUB_ORIGIN = "chrome-extension://jpiddlinckgdlidmojineffgcdpfoacg/"

@@ -12,10 +12,11 @@ import time
 
 import pytest
 
-from tests.downloads.conftest import pid_alive, wait_until
+from tests.downloads.conftest import wait_until
 from tests.stress.helpers import figure, scaled
 from tests.support.fake_storage import Fault
 from tests.support.frames import frame
+from tests.support.processes import pid_alive
 
 pytestmark = pytest.mark.stress
 MIB = 1024 * 1024

@@ -12,10 +12,11 @@ import time
 import pytest
 
 from tests.browser.fake_site import ModelPage, Version
-from tests.browser.harness import _alive, catalog_entry
+from tests.browser.harness import catalog_entry
 from tests.disk.scan_support import write_model
 from tests.firefox.harness import GECKO_ID, FirefoxWorld
 from tests.support.fake_civitai import FakeCivitai, load_fixture
+from tests.support.processes import pid_alive
 
 pytestmark = pytest.mark.browser
 
@@ -212,7 +213,7 @@ def wait_worker_gone(ff: FirefoxWorld) -> None:
         except (OSError, ValueError):
             return
         pid = (jobs.get("worker") or {}).get("pid")
-        if not pid or not _alive(int(pid)):  # a zombie has exited
+        if not pid or not pid_alive(int(pid)):  # a zombie has exited
             return
         assert time.monotonic() < deadline, "the scan worker did not exit"
         time.sleep(0.05)
