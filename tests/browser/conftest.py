@@ -8,19 +8,15 @@ and models folders. Without Chromium the tests skip, unless CATALOG_HOST_REQUIRE
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.browser.harness import STUB_ID, World, find_chromium
+from tests.support.browsers import browser_missing, browser_running
 from tests.support.fake_civitai import FakeCivitai
 from tests.support.fake_storage import FakeStorage
-
-
-def _require_browser() -> bool:
-    return os.environ.get("CATALOG_HOST_REQUIRE_BROWSER", "") == "1"
 
 
 @pytest.fixture(scope="session")
@@ -31,9 +27,7 @@ def chromium() -> str:
             "Chromium not found (looked for $CATALOG_HOST_CHROMIUM, /usr/lib/chromium/chromium and "
             "an ELF `chromium` on PATH); install it with `apt-get install chromium`"
         )
-        if _require_browser():
-            pytest.fail(f"CATALOG_HOST_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
-        pytest.skip(reason)
+        browser_missing(reason)
     return binary
 
 
@@ -47,13 +41,8 @@ def fake_civitai() -> Iterator[FakeCivitai]:
 def browser_world(
     chromium: str, fake_civitai: FakeCivitai, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
-    world = World(tmp_path_factory.mktemp("browser"), chromium, fake_civitai.url)
-    world.install_host()
-    try:
-        world.start_browser()
+    with browser_running(World(tmp_path_factory.mktemp("browser"), chromium, fake_civitai.url)) as world:
         yield world
-    finally:
-        world.stop_browser()
     errors = world.browser_errors
     assert not errors, f"errors in the fake-page handler: {errors}"
 

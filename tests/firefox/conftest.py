@@ -9,13 +9,13 @@ then they fail.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from tests.firefox.harness import GECKO_ID, FirefoxWorld, find_firefox
+from tests.support.browsers import browser_missing, browser_running
 from tests.support.fake_civitai import FakeCivitai
 
 
@@ -29,9 +29,7 @@ def firefox_binary() -> str:
     elif shutil.which("openssl") is None:
         missing = "openssl not found (it makes the fake civitai.com certificate)"
     if missing:
-        if os.environ.get("CATALOG_HOST_REQUIRE_BROWSER", "") == "1":
-            pytest.fail(f"CATALOG_HOST_REQUIRE_BROWSER=1 but {missing}", pytrace=False)
-        pytest.skip(missing)
+        browser_missing(missing)
     assert binary is not None
     return binary
 
@@ -46,13 +44,9 @@ def firefox_civitai() -> Iterator[FakeCivitai]:
 def firefox_session(
     firefox_binary: str, firefox_civitai: FakeCivitai, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FirefoxWorld]:
-    world = FirefoxWorld(tmp_path_factory.mktemp("firefox"), firefox_binary, firefox_civitai.url)
-    world.install_host()
-    try:
-        world.start_browser()
+    with browser_running(FirefoxWorld(tmp_path_factory.mktemp("firefox"), firefox_binary,
+                                      firefox_civitai.url)) as world:
         yield world
-    finally:
-        world.stop_browser()
     assert world.proxy is not None and not world.proxy.errors, world.proxy.errors
 
 
