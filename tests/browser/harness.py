@@ -27,6 +27,7 @@ import pytest
 from host.atomicfile import write_atomically  # replaces the file: new inode, new mtime
 from tests.browser.chromium_cdp import Browser, CDPError, Session
 from tests.browser.fake_site import FakeSite, ModelPage
+from tests.support.browsers import HostFiles
 from tests.support.catalogs import civitai_entry
 from tests.support.processes import pid_alive
 
@@ -93,22 +94,11 @@ def find_chromium() -> str | None:
 catalog_entry = civitai_entry
 
 
-def catalog_document(categories: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    return {
-        "version": 1,
-        "date": "2026-01-01 12:00",
-        "categories": [
-            {"id": cid, "name": cid.replace("_", " ").title(), "models": models}
-            for cid, models in categories.items()
-        ],
-    }
-
-
 # --- the world --------------------------------------------------------------------------------
 
 
 @dataclass
-class World:
+class World(HostFiles):
     root: Path
     chromium: str
     civitai_url: str
@@ -193,17 +183,6 @@ class World:
         wrapper.chmod(0o755)
         manifest["path"] = str(wrapper)
         write_atomically(self.host_manifest, json.dumps(manifest, indent=2).encode())
-        self.install_is_default = False
-
-    def uninstall_host(self) -> subprocess.CompletedProcess[str]:
-        self.install_is_default = False
-        return self.installer("uninstall")
-
-    def edit_config(self, **changes: Any) -> None:
-        """Change keys of the host's config file (as a person editing it would)."""
-        config = json.loads(self.config_path.read_text("utf-8"))
-        config.update(changes)
-        write_atomically(self.config_path, json.dumps(config, indent=2).encode())
         self.install_is_default = False
 
     # --- the browser ------------------------------------------------------------------------
@@ -299,33 +278,6 @@ class World:
     def host_request(self, op: str, params: dict[str, Any] | None = None, channel: str = "auto") -> Any:
         call = f"catalogHost.request({json.dumps(op)}, {json.dumps(params or {})}, {{channel: {json.dumps(channel)}}})"
         return self.sw(call)
-
-    # --- catalog and models on disk ---------------------------------------------------------
-
-    def write_catalog(self, name: str, categories: dict[str, list[dict[str, Any]]]) -> None:
-        data = json.dumps(catalog_document(categories), indent=2, ensure_ascii=False) + "\n"
-        write_atomically(self.catalog_dir / f"{name}.json", data.encode("utf-8"))
-
-    def read_catalog(self, name: str) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads((self.catalog_dir / f"{name}.json").read_text("utf-8"))
-        return data
-
-    def catalog_version_ids(self, name: str) -> set[int]:
-        path = self.catalog_dir / f"{name}.json"
-        if not path.exists():
-            return set()
-        return {
-            int(entry["civitai_version_id"])
-            for category in self.read_catalog(name)["categories"]
-            for entry in category["models"]
-            if "civitai_version_id" in entry
-        }
-
-    def put_model_file(self, dest: str, file: str) -> Path:
-        path = self.models_dir.joinpath(*dest.split("/"), file)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"not really weights")
-        return path
 
     # --- pages ------------------------------------------------------------------------------
 

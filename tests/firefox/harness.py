@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.browser.fake_site import FakeSite, ModelPage
-from tests.browser.harness import catalog_document, write_atomically
 from tests.firefox.civitai_proxy import CivitaiProxy, make_certificate
 from tests.firefox.marionette import Firefox, Marionette
+from tests.support.browsers import HostFiles
 
 REPO = Path(__file__).resolve().parents[2]
 STUB_DIR = REPO / "extension-stub"
@@ -55,7 +55,7 @@ def find_firefox() -> str | None:
 
 
 @dataclass
-class FirefoxWorld:
+class FirefoxWorld(HostFiles):
     root: Path
     binary: str
     civitai_url: str
@@ -110,16 +110,6 @@ class FirefoxWorld:
         done = self.installer("install", *args)
         self.install_is_default = extension_ids in ((), (GECKO_ID,))
         return done
-
-    def uninstall_host(self) -> subprocess.CompletedProcess[str]:
-        self.install_is_default = False
-        return self.installer("uninstall")
-
-    def edit_config(self, **changes: Any) -> None:
-        config = json.loads(self.config_path.read_text("utf-8"))
-        config.update(changes)
-        write_atomically(self.config_path, json.dumps(config, indent=2).encode())
-        self.install_is_default = False
 
     # --- the browser ------------------------------------------------------------------------
 
@@ -181,26 +171,6 @@ class FirefoxWorld:
                        "const answer = await bg.catalogHost.request(arguments[0], arguments[1], "
                        "{channel: arguments[2]}); return JSON.parse(JSON.stringify(answer));",
                        op, params or {}, channel)
-
-    # --- catalog and models on disk ---------------------------------------------------------
-
-    def write_catalog(self, name: str, categories: dict[str, list[dict[str, Any]]]) -> None:
-        data = json.dumps(catalog_document(categories), indent=2, ensure_ascii=False) + "\n"
-        write_atomically(self.catalog_dir / f"{name}.json", data.encode("utf-8"))
-
-    def catalog_version_ids(self, name: str) -> set[int]:
-        path = self.catalog_dir / f"{name}.json"
-        if not path.exists():
-            return set()
-        document = json.loads(path.read_text("utf-8"))
-        return {int(entry["civitai_version_id"]) for category in document["categories"]
-                for entry in category["models"] if "civitai_version_id" in entry}
-
-    def put_model_file(self, dest: str, file: str) -> Path:
-        path = self.models_dir.joinpath(*dest.split("/"), file)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"not really weights")
-        return path
 
     # --- pages ------------------------------------------------------------------------------
 

@@ -15,6 +15,17 @@ def write_json(path: Path, data: Any) -> bytes:
     return raw
 
 
+def catalog_document(categories: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "date": "2026-01-01 12:00",
+        "categories": [
+            {"id": cid, "name": cid.replace("_", " ").title(), "models": models}
+            for cid, models in categories.items()
+        ],
+    }
+
+
 def one_category_catalog(*entries: dict[str, Any]) -> dict[str, Any]:
     """A catalog document (version 1) holding `entries` in one category, `loras`."""
     return {"version": 1, "date": "2026-01-01 00:00",
