@@ -97,6 +97,14 @@ catalog_entry = civitai_entry
 # --- the world --------------------------------------------------------------------------------
 
 
+def real_click(session: Session, x: float, y: float, move: bool = True) -> None:
+    """A left click at a point of the viewport through CDP input, as a mouse makes it (a page
+    script cannot tell it from a person's: `isTrusted` is true)."""
+    kinds = ("mouseMoved", "mousePressed", "mouseReleased") if move else ("mousePressed", "mouseReleased")
+    for kind in kinds:
+        session.send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1})
+
+
 @dataclass
 class World(HostFiles):
     root: Path
@@ -458,33 +466,9 @@ class PageView:
         tags: list[str] = self.js("[...__catalogStub.root().querySelectorAll('*')].map((e) => e.localName)")
         return tags
 
-    def click(self, version_id: int, action: str) -> None:
-        """Click a row's button with real mouse events, then wait for the refreshed badges."""
-        before = self.lookups()
-        box = self.js(
-            f"""(() => {{
-              const b = __catalogStub.root().querySelector('.row[data-version-id="{version_id}"] button[data-action="{action}"]');
-              if (!b) return null;
-              b.scrollIntoView({{block: 'center'}});
-              const r = b.getBoundingClientRect();
-              return {{x: r.left + r.width / 2, y: r.top + r.height / 2}};
-            }})()"""
-        )
-        assert box, f"no {action!r} button for version {version_id}: {self.rows()}"
-        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
-            self.session.send(
-                "Input.dispatchMouseEvent",
-                {"type": kind, "x": box["x"], "y": box["y"], "button": "left", "clickCount": 1},
-            )
-        self.wait_lookups(before + 1)
-
     def click_at(self, x: float, y: float) -> None:
         """One real left click at a point of the viewport (CDP input, as from a mouse)."""
-        for kind in ("mousePressed", "mouseReleased"):
-            self.session.send(
-                "Input.dispatchMouseEvent",
-                {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1},
-            )
+        real_click(self.session, x, y, move=False)
 
     def panel_box(self) -> dict[str, float] | None:
         """The panel's box in the viewport (read from inside the closed shadow root)."""
@@ -610,8 +594,4 @@ class ActionsView(PopupView):
             }})()"""
         )
         assert box, f"no enabled {selector!r}: {self.rows()} {self.downloads()}"
-        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
-            self.session.send(
-                "Input.dispatchMouseEvent",
-                {"type": kind, "x": box["x"], "y": box["y"], "button": "left", "clickCount": 1},
-            )
+        real_click(self.session, box["x"], box["y"])
