@@ -18,6 +18,11 @@
   rename: a step that must happen only if the new data could be written (a catalog's backup,
   which a failed write must leave alone). If it raises, `path` is untouched.
 
+`remove_dead_temps(folder, names)` deletes the temp files such killed writes left for those
+files. Call it holding the lock under which *every* write of those files happens: that lock is
+what makes each temp found a dead process's (a live writer would be holding it). Without it,
+a live writer's temp may go too, and its rename then fails (acceptable only for a cache).
+
 Stdlib only (tempfile is imported on first use), so the cold read path may import it.
 """
 
@@ -27,7 +32,7 @@ import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds in every cold start
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from os import PathLike
 
 
@@ -46,8 +51,7 @@ def write_atomically(
     folder, name = os.path.split(path)
     if mode is None:
         mode = _mode_of(path)
-    prefix = name if name.startswith(".") else f".{name}"
-    fd, temp_name = tempfile.mkstemp(prefix=prefix + ".", suffix=".tmp", dir=folder or ".")
+    fd, temp_name = tempfile.mkstemp(prefix=_temp_stem(name) + ".", suffix=".tmp", dir=folder or ".")
     try:
         try:
             if hasattr(os, "fchmod"):
@@ -72,6 +76,44 @@ def write_atomically(
         raise
     if durable:
         fsync_folder(folder or ".")
+
+
+def _temp_stem(name: str) -> str:
+    """What the temp files of `name` start with (before `.XXXXXXXX.tmp`): always hidden."""
+    return name if name.startswith(".") else f".{name}"
+
+
+_TEMP_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")  # tempfile's random names
+_TEMP_RANDOM_CHARS = 8
+
+
+def temp_stem_of(name: str) -> str | None:
+    """The stem of a temp file name `<stem>.XXXXXXXX.tmp` as tempfile makes it, else None."""
+    if not name.endswith(".tmp"):
+        return None
+    stem, dot, random_part = name[: -len(".tmp")].rpartition(".")
+    if dot and len(random_part) == _TEMP_RANDOM_CHARS and _TEMP_CHARS.issuperset(random_part):
+        return stem
+    return None
+
+
+def remove_dead_temps(folder: str | PathLike[str], names: Iterable[str]) -> list[str]:
+    """Delete the temp files that writes of the files `names` (in `folder`) left when killed
+    (see the module docstring for who may call it); the names of those deleted."""
+    stems = {_temp_stem(name) for name in names}
+    try:
+        found = os.listdir(folder)
+    except OSError:
+        return []
+    removed = []
+    for entry in found:
+        if temp_stem_of(entry) in stems:
+            try:
+                os.unlink(os.path.join(folder, entry))
+            except OSError:
+                continue
+            removed.append(entry)
+    return removed
 
 
 def _mode_of(path: str) -> int:

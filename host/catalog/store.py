@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from host.atomicfile import write_atomically
+from host.atomicfile import remove_dead_temps, write_atomically
 from host.catalog.document import Document, empty_document, shape_problem
 from host.catalog.layout import CATALOG_NAMES, INDEX_NAME, SUMMARY_NAME
 from host.catalog.pretty import pretty_json
@@ -182,9 +182,6 @@ def catalog_lock(catalog_dir: str | Path, timeout: float = LOCK_TIMEOUT_S) -> It
         lock.release()
 
 
-_TEMP_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")  # tempfile.mkstemp's names
-
-
 def remove_leftovers(catalog_dir: Path) -> None:
     """Delete the temp files of writes that were killed mid-way.
 
@@ -196,20 +193,8 @@ def remove_leftovers(catalog_dir: Path) -> None:
     reader's (readers build outside the lock): deleting it only makes that reader's rename
     fail, and it then answers from the index in memory, as it does for any unwritable index.
     Other files in the folder (the job file, written under its own lock) are not touched: their
-    temps may be a live writer's, whose rename would fail.
+    temps may be a live writer's, whose rename would fail (host.jobs.state sweeps the job
+    file's under the job lock).
     """
-    try:
-        names = os.listdir(catalog_dir)
-    except OSError:
-        return
-    ours = {f".{catalog}.json{bak}" for catalog in CATALOG_NAMES for bak in ("", ".bak")}
-    ours |= {INDEX_NAME, SUMMARY_NAME}  # hidden already: their temps are named after them as is
-    for name in names:
-        stem, dot, random_part = name[: -len(".tmp")].rpartition(".")
-        if not (name.endswith(".tmp") and dot and len(random_part) == 8
-                and _TEMP_CHARS.issuperset(random_part)):
-            continue
-        if stem in ours:
-            with suppress(OSError):
-                os.unlink(catalog_dir / name)
-
+    names = [f"{catalog}.json{bak}" for catalog in CATALOG_NAMES for bak in ("", ".bak")]
+    remove_dead_temps(catalog_dir, [*names, INDEX_NAME, SUMMARY_NAME])

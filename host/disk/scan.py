@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from host.atomicfile import write_atomically
+from host.atomicfile import remove_dead_temps, write_atomically
 from host.disk.folders import load_folders
 from host.disk.hash_cache import HASHES_NAME, HashCache
 from host.disk.hashing import FileChanged, hash_file
@@ -78,25 +78,11 @@ def run_scan(
     except filelock.Timeout as exc:
         raise ScanBusyError("a scan of these model folders is already running") from exc
     try:
-        _remove_leftover_temp_files(settings.catalog_dir)
+        # temps of a scan killed mid-write (only a scan writes these files, and it holds the lock)
+        remove_dead_temps(settings.catalog_dir, [HASHES_NAME, SCAN_NAME])
         return _scan(settings, _Tally(progress), should_stop or (lambda: False))
     finally:
         lock.release()
-
-
-def _remove_leftover_temp_files(catalog_dir: str) -> None:
-    """Temp files of a scan killed mid-write (only a scan writes these, and it holds the lock)."""
-    prefixes = (HASHES_NAME + ".", SCAN_NAME + ".")
-    try:
-        with os.scandir(catalog_dir) as entries:
-            leftovers = [e.path for e in entries if e.name.startswith(prefixes) and e.name.endswith(".tmp")]
-    except OSError:
-        return
-    for path in leftovers:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
 
 
 def _scan(settings: Settings, tally: _Tally, should_stop: Callable[[], bool]) -> dict[str, Any]:
