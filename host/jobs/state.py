@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from host.atomicfile import remove_dead_temps
 from host.jobs.paths import (
     JOBS_LOCK_NAME,
+    JOBS_NAME,
     UNFINISHED,
     active_path,
     jobs_path,
@@ -96,9 +98,16 @@ def set_active(catalog_dir: str, active: bool) -> None:
 
 
 @contextmanager
-def locked_jobs(catalog_dir: str, durable: bool = True) -> Iterator[JobFile]:
+def locked_jobs(catalog_dir: str, durable: bool = True, sweep: bool = False) -> Iterator[JobFile]:
     """The job file under its lock; saved on exit when changed, with the ACTIVE file kept in
-    step (it exists exactly when unfinished jobs do)."""
+    step: created *before* a save that leaves unfinished jobs, removed only *after* a save that
+    leaves none. So whenever the job file holds an unfinished job, ACTIVE exists, even after a
+    process killed between the two writes (then a worker is restarted by the next request
+    once ACTIVE is stale, see host.jobs.wake); the opposite leftover (ACTIVE with nothing
+    unfinished) only starts a worker that finds nothing and removes it.
+
+    `sweep` also deletes the job file's temps left by writers killed mid-write (every write
+    of the job file happens under this lock, so each one found is a dead process's)."""
     import filelock
 
     from host.errors import CatalogBusyError
@@ -112,6 +121,8 @@ def locked_jobs(catalog_dir: str, durable: bool = True) -> Iterator[JobFile]:
             f"another process kept the job file locked for over {LOCK_TIMEOUT_S:.0f} s"
         ) from exc
     try:
+        if sweep:
+            remove_dead_temps(catalog_dir, [JOBS_NAME])
         data = read_jobs_file(catalog_dir)
         data.setdefault("format", FORMAT)
         before = len(data["jobs"])
@@ -121,8 +132,12 @@ def locked_jobs(catalog_dir: str, durable: bool = True) -> Iterator[JobFile]:
         yield jobs
         if jobs.changed:
             body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            active = bool(jobs.unfinished())
+            if active:
+                set_active(catalog_dir, True)
             save_jobs_file(jobs_path(catalog_dir), body, durable)
-            set_active(catalog_dir, bool(jobs.unfinished()))
+            if not active:
+                set_active(catalog_dir, False)
     finally:
         lock.release()
 

@@ -76,10 +76,11 @@ class Running:
 
 
 def _tick(catalog_dir: str, settings: Settings, running: dict[tuple[str, str], Running],
-          wake: threading.Event) -> bool:
-    """One round of bookkeeping; False when there is nothing left to do."""
+          wake: threading.Event, first: bool = False) -> bool:
+    """One round of bookkeeping; False when there is nothing left to do. The `first` one also
+    deletes the job-file temps of writers killed mid-write (a killed worker's, a killed host's)."""
     now = round(time.time(), 3)
-    with locked_jobs(catalog_dir, durable=False) as jobs:
+    with locked_jobs(catalog_dir, durable=False, sweep=first) as jobs:
         jobs.data["worker"] = {"pid": os.getpid(), "tick": now}
         for key, run in list(running.items()):
             job = jobs.find(*key)
@@ -122,11 +123,12 @@ def run_jobs(catalog_dir: str, settings: Settings) -> bool:
     running: dict[tuple[str, str], Running] = {}
     wake = threading.Event()
     failures = 0
+    swept = False
     while True:
         try:
-            if not _tick(catalog_dir, settings, running, wake):
+            if not _tick(catalog_dir, settings, running, wake, not swept):
                 return True
-            failures = 0
+            failures, swept = 0, True
         except (HostError, OSError) as exc:  # the job file is busy or unwritable: try again
             from host.log import get_logger
 
