@@ -44,6 +44,9 @@ class Running:
         self.kind = str(job["kind"])
         self.key = str(job["key"])
         self.resource: str | None = job.get("resource")
+        # Which job of this kind and key it runs: one queued again after a cancel is another
+        # job, even while this run is still ending (`created` has millisecond resolution).
+        self.created = job.get("created")
         self.control = JobControl(dict(job), settings)
         self.outcome: dict[str, Any] | None = None
         self._wake = wake
@@ -84,7 +87,9 @@ def _tick(catalog_dir: str, settings: Settings, running: dict[tuple[str, str], R
         jobs.data["worker"] = {"pid": os.getpid(), "tick": now}
         for key, run in list(running.items()):
             job = jobs.find(*key)
-            if job is None or job.get("state") not in UNFINISHED:  # canceled (or removed)
+            if job is None or job.get("state") not in UNFINISHED or job.get("created") != run.created:
+                # canceled, removed, or replaced by a new job of the same kind and key (which
+                # starts once this run has ended): this run's outcome belongs to no stored job
                 run.control.cancel()
                 if not run.thread.is_alive():
                     del running[key]

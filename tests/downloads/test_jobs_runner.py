@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -62,6 +63,42 @@ def test_cancel_reaches_the_running_thread(runner_env):
     with locked_jobs(catalog_dir) as state:
         assert state.find("test", "long")["state"] == "canceled"
     assert kind_for_tests.running == 0
+
+
+def test_a_job_queued_again_while_its_canceled_run_ends_runs_afresh(runner_env, monkeypatch):
+    """Cancel, then queue the same kind and key at once (Scan again, Retry): the canceled run's
+    thread may still be ending (a scan saving its cache). The worker took that thread for the
+    new job's: the new job ended `canceled` with the old run's outcome, never run."""
+    monkeypatch.setattr(kind_for_tests, "saw_cancel", threading.Event())
+    monkeypatch.setattr(kind_for_tests, "release", threading.Event())
+    catalog_dir = str(runner_env.catalog_dir)
+    queue(catalog_dir, new_job("test", "again", {"label": "first"}, {"steps": 100_000, "linger": True}))
+    worker = threading.Thread(target=run_jobs, args=(catalog_dir, load_settings()), daemon=True)
+    worker.start()
+    try:
+        wait_until(lambda: find("again", catalog_dir).get("bytes", 0) > 3, 30, "the first run")
+        with locked_jobs(catalog_dir) as state:
+            state.find("test", "again")["state"] = "canceled"
+            state.changed = True
+        assert kind_for_tests.saw_cancel.wait(30)  # the worker told the thread; it is still ending
+        with locked_jobs(catalog_dir) as state:
+            created = state.find("test", "again")["created"]
+        # job times have millisecond resolution: the new job is another one
+        wait_until(lambda: round(time.time(), 3) > created, 5, "the clock to move on")
+        queue(catalog_dir, new_job("test", "again", {"label": "second"}, {"steps": 5}))
+        assert find("again", catalog_dir)["created"] != created
+    finally:
+        kind_for_tests.release.set()
+    worker.join(30)
+    assert not worker.is_alive()
+    job = find("again", catalog_dir)
+    assert (job["label"], job["state"], job["bytes"]) == ("second", "done", 4)
+    assert kind_for_tests.running == 0
+
+
+def find(key: str, catalog_dir: str) -> dict:
+    with locked_jobs(catalog_dir) as state:
+        return dict(state.find("test", key) or {})
 
 
 def test_damaged_jobs_in_the_job_file_are_dropped_not_fatal(runner_env):
