@@ -1,4 +1,4 @@
-// The popup's "Model folders" section: the Scan button and the scan job's progress, as the host's
+// The popup's "Model folders" section: the Scan button, the scan job's progress (and its Cancel), as the host's
 // `jobs` lists it (kind "scan", SPEC §10). A scan hashes every model file in the folders ComfyUI
 // searches and asks CivitAI which versions they are; afterwards the page's versions can show as
 // "On disk, not in catalog" (Adopt) or "Found elsewhere". When a scan the popup watched ends,
@@ -20,7 +20,7 @@ const SCAN_PHASES = {
   saving: "Saving what it found…",
 };
 
-const scanView = { available: false, job: null, busy: false, watching: false, error: null };
+const scanView = { available: false, job: null, busy: false, canceling: false, watching: false, error: null };
 
 function scanActive(job) {
   return Boolean(job && SCAN_ACTIVE.has(job.state));
@@ -85,6 +85,8 @@ function renderScan() {
     bar.removeAttribute("value"); // indeterminate: queued, walking, identifying, saving
   }
   document.getElementById("scan-progress-text").textContent = active ? scanProgressText(job) : "";
+  document.getElementById("scan-cancel-actions").hidden = !active;
+  document.getElementById("scan-cancel").disabled = scanView.canceling;
 
   const text = document.getElementById("scan-text");
   const problems = document.getElementById("scan-problems");
@@ -145,6 +147,20 @@ async function startScan() {
   await refreshJobs(); // popup-downloads.js: follows the job until it ends
 }
 
+// Cancel: the host stops the scan at its next chunk and keeps what it hashed (the next scan
+// takes those files from its cache). A not_found means it ended meanwhile: `jobs` then says how.
+async function cancelScan() {
+  if (scanView.canceling) return;
+  scanView.canceling = true;
+  scanView.error = null;
+  renderScan();
+  const answer = await hostOp("cancel", { kind: "scan" });
+  scanView.canceling = false;
+  if (!answer.ok && answer.error.code !== "not_found") scanView.error = answer.error.hint || answer.error.message;
+  renderScan();
+  await refreshJobs(); // popup-downloads.js: shows the canceled job
+}
+
 // From the host's `ping`: the folders a scan walks (per kind, as ComfyUI searches them) and any
 // extra_model_paths file that could not be used.
 function showScanFolders(modelFolders, problems) {
@@ -162,3 +178,4 @@ function showScanFolders(modelFolders, problems) {
 }
 
 document.getElementById("scan-button").addEventListener("click", startScan);
+document.getElementById("scan-cancel").addEventListener("click", cancelScan);

@@ -28,7 +28,7 @@ usage: catalog-host                              serve native messages on stdin/
        catalog-host remove FILE [--dest DEST]
        catalog-host download VERSION_ID [--file-id N] [--wait]
        catalog-host jobs
-       catalog-host cancel VERSION_ID
+       catalog-host cancel VERSION_ID | --scan
        catalog-host scan [--wait] [--here] [--quiet]
        catalog-host adopt VERSION_ID
        catalog-host install|uninstall|doctor [...]   (see `catalog-host install --help`)
@@ -71,8 +71,11 @@ def _op_request(command: str, args: list[str]) -> dict[str, Any]:
     import argparse
 
     parser = argparse.ArgumentParser(prog=f"catalog-host {command}")
-    if command in ("add", "promote", "cancel", "adopt"):
+    if command in ("add", "promote", "adopt"):
         parser.add_argument("version_id")
+    elif command == "cancel":
+        parser.add_argument("version_id", nargs="?", help="the version whose download to cancel")
+        parser.add_argument("--scan", action="store_true", help="cancel the scan instead")
     elif command == "download":
         parser.add_argument("version_id")
         parser.add_argument("--file-id", dest="file_id", help="which of the version's files (its CivitAI id)")
@@ -86,6 +89,12 @@ def _op_request(command: str, args: list[str]) -> dict[str, Any]:
     elif command == "map":
         parser.add_argument("--all", action="store_true", help="follow every page")
     parsed = vars(parser.parse_args(args))
+    if parsed.pop("scan", False):
+        if parsed["version_id"] is not None:
+            parser.error("give a VERSION_ID or --scan, not both")
+        parsed["kind"] = "scan"
+    elif command == "cancel" and parsed["version_id"] is None:
+        parser.error("give the VERSION_ID whose download to cancel, or --scan")
     flags = ("all", "wait")
     request = {"op": command, **{k: v for k, v in parsed.items() if v is not None and k not in flags}}
     for flag in flags:

@@ -60,6 +60,16 @@ def _text(name: str, value: Any) -> str:
     return value
 
 
+def _cancel_kind(name: str, value: Any) -> str:
+    """`cancel`'s `kind`: the kind of job canceled by kind alone (one per catalog folder)."""
+    if value != "scan":
+        raise InvalidRequestError(
+            f"'{name}' must be \"scan\" (a download is canceled by its 'version_id'), not {_show(value)}",
+            param=name,
+        )
+    return "scan"
+
+
 def _show(value: Any) -> str:
     """A short, printable rendering of a bad value for an error message."""
     try:
@@ -102,7 +112,8 @@ OPS: dict[str, OpSpec] = {
     "scan": OpSpec("scan", {}, {}),
     "download": OpSpec("download", {"version_id": _id}, {"file_id": _int_id}),
     "jobs": OpSpec("jobs", {}, {}),
-    "cancel": OpSpec("cancel", {"version_id": _id}, {}),
+    # exactly one of the two (host.handlers.cancel)
+    "cancel": OpSpec("cancel", {}, {"version_id": _id, "kind": _cancel_kind}),
 }
 ENVELOPE_KEYS = frozenset({"op", "id"})
 

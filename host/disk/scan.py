@@ -116,12 +116,14 @@ def _scan(settings: Settings, tally: _Tally, should_stop: Callable[[], bool]) ->
         walked = {f.path for f in walk.files}
         cache.keep_only({p for p in cache.files if p in walked or os.path.lexists(p)})
     _save(cache, problems)
-    if stopped:
+    if stopped or should_stop():
         return _result("canceled", walk.files, hashes, newly_hashed, cache, problems, started)
 
     tally.update(force=True, phase="identifying", current=None)
-    _identify(settings, walk.files, hashes, cache, problems)
+    _identify(settings, walk.files, hashes, cache, problems, should_stop)
     _save(cache, problems)
+    if should_stop():  # what CivitAI answered is kept in the cache; the results stay the last scan's
+        return _result("canceled", walk.files, hashes, newly_hashed, cache, problems, started)
     tally.update(force=True, phase="saving")
     _store_results(settings.catalog_dir, _records(walk.files, hashes, cache), problems)
     return _result("done", walk.files, hashes, newly_hashed, cache, problems, started)
@@ -194,14 +196,18 @@ def _identify(
     hashes: dict[str, tuple[str, str | None]],
     cache: HashCache,
     problems: list[str],
+    should_stop: Callable[[], bool],
 ) -> None:
-    """Ask CivitAI about every hash it has not answered for yet, BY_HASH_BATCH at a time."""
+    """Ask CivitAI about every hash it has not answered for yet, BY_HASH_BATCH at a time
+    (stopping between batches when told to)."""
     unknown = sorted({hashes[f.path][0] for f in files if f.path in hashes} - cache.answers().keys())
     if not unknown:
         return  # a rescan of known files never imports the HTTP client (requests, pydantic)
     from host.civitai.client import BY_HASH_BATCH, CivitaiClient
     client = CivitaiClient(settings.civitai_url, settings.civitai_api_key)
     for start in range(0, len(unknown), BY_HASH_BATCH):
+        if should_stop():
+            return
         batch = unknown[start : start + BY_HASH_BATCH]
         try:
             found = client.versions_by_hash(batch)

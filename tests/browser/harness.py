@@ -264,10 +264,12 @@ class World(HostFiles):
         return data
 
     def stop_downloads(self) -> None:
-        """Cancel unfinished downloads and wait for the detached worker to exit (its folder is
-        about to be emptied)."""
+        """Cancel unfinished downloads and scans and wait for the detached worker to exit (its
+        folder is about to be emptied)."""
         for job in self.jobs_file()["jobs"]:
-            if job.get("state") in ("queued", "downloading", "verifying"):
+            if job.get("kind") == "scan" and job.get("state") in ("queued", "running"):
+                self.host_request("cancel", {"kind": "scan"})
+            elif job.get("state") in ("queued", "downloading", "verifying"):
                 self.host_request("cancel", {"version_id": job["key"]})
         pid = (self.jobs_file().get("worker") or {}).get("pid")
         if not pid:

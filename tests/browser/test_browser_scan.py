@@ -288,3 +288,44 @@ def test_an_unusable_extra_model_paths_file_is_named_in_the_popup(world: World) 
         assert f"loras: {world.models_dir / 'loras'}" in shown["folders"]
     finally:
         world.edit_config(extra_model_paths=[])
+
+
+def test_cancel_stops_the_scan_and_the_next_one_keeps_what_it_hashed(world: World, fake_civitai: FakeCivitai) -> None:
+    """The popup's Cancel beside the scan progress: the scan stops on a 64 GiB sparse file (tens
+    of seconds of hashing on any machine), keeps the file it had hashed, and says it was
+    canceled; the next scan takes that file from the hash cache."""
+    small = write_model(world.models_dir / "checkpoints" / "base.safetensors", "base", 64 * 1024)[0]
+    huge = world.models_dir / "loras" / "huge.ckpt"
+    huge.parent.mkdir(parents=True)
+    with open(huge, "wb") as handle:
+        handle.truncate(64 * 1024**3)
+    page = world.open_model_page(ModelPage(MODEL, "Ink Wash", [Version(VID, "v1")]))
+    popup = world.open_actions(page)
+    assert popup.session.evaluate("document.getElementById('scan-cancel-actions').hidden") is True
+
+    popup.click_on("#scan-button")
+    popup.session.wait_for(
+        "document.getElementById('scan-progress-text').textContent.includes('file 1 of 2')",
+        timeout=SCAN_WAIT_S,
+        interval=0.1,
+        what="the popup to show the scan hashing the huge file",
+    )
+    assert popup.session.evaluate("document.getElementById('scan-cancel-actions').hidden") is False
+    popup.click_on("#scan-cancel")
+    popup.session.wait_for(
+        "document.getElementById('scan').dataset.state === 'canceled'",
+        timeout=SCAN_WAIT_S,
+        interval=0.1,
+        what="the popup to show the scan canceled",
+    )
+    section = scan_section(popup)
+    assert section["text"].startswith("The last scan was canceled (") and section["progress"] is None
+    assert section["button"] is True
+    assert popup.session.evaluate("document.getElementById('scan-cancel-actions').hidden") is True
+    (job,) = [j for j in world.host_request("jobs")["result"]["jobs"] if j["kind"] == "scan"]
+    assert job["state"] == "canceled" and job["bytes"] < job["total"]
+
+    huge.unlink()
+    section = scan_from_popup(popup)
+    assert "1 model file · 0 hashed, 1 unchanged" in section["text"], section["text"]
+    assert small.exists()
