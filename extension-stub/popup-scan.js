@@ -162,19 +162,26 @@ async function cancelScan() {
 }
 
 // From the host's `ping`: the folders a scan walks (per kind, as ComfyUI searches them) and any
-// extra_model_paths file that could not be used.
-function showScanFolders(modelFolders, problems) {
+// extra_model_paths file that could not be used. The host lists as many as fit in its reply and
+// counts the others (`model_folders_left_out`, `model_paths_problems_left_out`).
+function showScanFolders(ping) {
   const rows = [];
-  for (const [kind, folders] of Object.entries(modelFolders || {})) {
+  for (const [kind, folders] of Object.entries(ping.model_folders || {})) {
     for (const folder of Array.isArray(folders) ? folders : []) rows.push(`${kind}: ${folder}`);
   }
+  const more = Number(ping.model_folders_left_out) || 0;
   const details = document.getElementById("scan-folders");
   details.hidden = rows.length === 0;
-  details.querySelector("summary").textContent = `Scans ${plural(rows.length, "folder", "folders")}`;
-  details.querySelector("ul").replaceChildren(...rows.map((row) => pageEl("li", {}, row)));
+  details.querySelector("summary").textContent = `Scans ${plural(rows.length + more, "folder", "folders")}`;
+  const items = rows.map((row) => pageEl("li", {}, row));
+  if (more) items.push(pageEl("li", { class: "more" }, `and ${more} more (catalog-host doctor lists them all)`));
+  details.querySelector("ul").replaceChildren(...items);
   const said = document.getElementById("scan-config-problems");
-  const listed = Array.isArray(problems) ? problems.map(String) : [];
-  said.replaceChildren(...listed.map((problem) => pageEl("li", {}, problem)));
+  const listed = Array.isArray(ping.model_paths_problems) ? ping.model_paths_problems.map(String) : [];
+  const problemItems = listed.map((problem) => pageEl("li", {}, problem));
+  const unsaid = Number(ping.model_paths_problems_left_out) || 0;
+  if (unsaid) problemItems.push(pageEl("li", { class: "more" }, `and ${unsaid} more`));
+  said.replaceChildren(...problemItems);
 }
 
 document.getElementById("scan-button").addEventListener("click", startScan);

@@ -55,7 +55,7 @@ async function check() {
     if (answer && answer.ok) {
       setState("ok", "Host reachable");
       showPing(answer.result);
-      showScanFolders(answer.result.model_folders, answer.result.model_paths_problems); // popup-scan.js
+      showScanFolders(answer.result); // popup-scan.js
       await refreshJobs(); // popup-downloads.js: the Downloads list
     } else {
       $("details").hidden = true;

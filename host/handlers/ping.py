@@ -29,19 +29,33 @@ def _models_dir_report(context: Context) -> dict[str, Any]:
     return report
 
 
+# What the model folders and the YAML problems may take in a ping reply (YAML files can list
+# any number of paths): ComfyUI's own ~25 names with a few folders each take ~5 KB.
+MODEL_FOLDERS_BUDGET_BYTES = 128 * 1024
+MAX_PATHS_PROBLEMS = 20
+
+
 def _model_folders_report(context: Context) -> dict[str, Any]:
     """The folders ComfyUI searches per folder name (main models folder and extra_model_paths),
     when ComfyUI's folder or extra paths are configured; without them every folder is
-    `<models_dir>/<name>` and ping stays as light as it was."""
+    `<models_dir>/<name>` and ping stays as light as it was. Bounded: the first folders that fit
+    MODEL_FOLDERS_BUDGET_BYTES, the first MAX_PATHS_PROBLEMS problems (cut as record text is),
+    and how many of each were left out."""
     settings = context.settings
     if settings.comfyui_dir is None and not settings.extra_model_paths:
         return {}
     from host.disk.folders import load_folders
+    from host.reply_budget import bounded, fit_folders
 
     folders = load_folders(settings)
-    report: dict[str, Any] = {"model_folders": folders.describe()}
+    shown, left_out = fit_folders(folders.describe(), MODEL_FOLDERS_BUDGET_BYTES)
+    report: dict[str, Any] = {"model_folders": shown}
+    if left_out:
+        report["model_folders_left_out"] = left_out
     if folders.problems:
-        report["model_paths_problems"] = folders.problems
+        report["model_paths_problems"] = bounded(folders.problems[:MAX_PATHS_PROBLEMS])
+        if len(folders.problems) > MAX_PATHS_PROBLEMS:
+            report["model_paths_problems_left_out"] = len(folders.problems) - MAX_PATHS_PROBLEMS
     return report
 
 

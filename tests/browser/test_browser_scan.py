@@ -329,3 +329,27 @@ def test_cancel_stops_the_scan_and_the_next_one_keeps_what_it_hashed(world: Worl
     section = scan_from_popup(popup)
     assert "1 model file · 0 hashed, 1 unchanged" in section["text"], section["text"]
     assert small.exists()
+
+
+def test_thousands_of_model_folders_show_the_first_ones_and_how_many_more(world: World) -> None:
+    """An extra_model_paths file with 5,000 folders (over 1 MiB as JSON): the host's ping lists
+    the first that fit in its reply and counts the rest; the popup says so."""
+    disk = world.root / ("d" * 200)
+    many = world.root / "config" / "many_model_paths.yaml"
+    many.write_text("many:\n  base_path: " + str(disk) + "\n  loras: |\n"
+                    + "".join(f"    loras_{n}\n" for n in range(5000)), "utf-8")
+    world.edit_config(extra_model_paths=[str(many)])
+    try:
+        ping = world.host_request("ping")
+        assert ping["ok"], ping
+        left_out = ping["result"]["model_folders_left_out"]
+        page = world.open_model_page(ModelPage(MODEL, "Ink Wash", [Version(VID, "v1")]))
+        popup = world.open_actions(page)
+        shown = popup_folders(popup)
+        rows = shown["folders"][:-1]
+        assert shown["folders"][-1] == f"and {left_out} more (catalog-host doctor lists them all)"
+        assert rows[:2] == [f"checkpoints: {world.models_dir / 'checkpoints'}", f"loras: {world.models_dir / 'loras'}"]
+        assert rows[2:5] == [f"loras: {disk / f'loras_{n}'}" for n in range(3)]
+        assert shown["summary"] == f"Scans {len(rows) + left_out} folders"
+    finally:
+        world.edit_config(extra_model_paths=[])
