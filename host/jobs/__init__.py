@@ -19,7 +19,9 @@ The interface for a kind of job (see host.jobs.kinds and host.jobs.control):
 - enqueue with ``host.jobs.state.submit(catalog_dir, new_job(kind, key, public, params))``,
   which queues it unless an unfinished job of that kind and key exists, and starts the worker.
   Cancel by setting the job's state to ``canceled`` inside ``locked_jobs`` (see
-  host.download.queue.cancel_download): the worker tells the running thread.
+  host.download.queue.cancel_download, host.disk.scan_job.cancel_scan): the worker tells the
+  running thread; a job of the same kind and key queued again meanwhile starts once that
+  thread has ended.
 
 Only host.jobs.paths and host.jobs.wake are imported on the cold read path: stdlib ``os`` and
 ``time``, and one stat when nothing is running.
