@@ -152,6 +152,9 @@ def _settings_section(settings: Settings | None, error: str | None, out: TextIO)
             f"{n} {'present' if (catalog / n).is_file() else 'absent'}"
             for n in ("models.json", "loras.json")) if catalog.is_dir()
             else "absent: created on the first add") + ")"),
+        ("comfyui dir", (f"{settings.comfyui_dir} ("
+                         f"{'exists' if Path(settings.comfyui_dir).is_dir() else 'MISSING'})"
+                         if settings.comfyui_dir else "not set")),
         ("models dir", (f"{models} ({'exists' if models.is_dir() else 'MISSING'})"
                         if models else "not set")),
         ("civitai url", desc["civitai_url"]),
@@ -267,7 +270,10 @@ def run_doctor(machine: Machine, interp: Interpreter, options: Options, out: Tex
     _settings_section(settings, error, out)
     if settings and settings.models_dir is None:
         report.warnings.append("no models folder is configured: every entry shows as missing; "
-                               f"fix: `{command_line(machine, interp, 'install', '--models-dir', 'DIR')}`")
+                               f"fix: `{command_line(machine, interp, 'install', '--comfyui-dir', 'DIR')}` "
+                               "(the folder ComfyUI runs from) or `... install --models-dir DIR`")
+    elif settings and settings.comfyui_dir and not Path(settings.comfyui_dir).is_dir():
+        report.warnings.append(f"the ComfyUI folder {settings.comfyui_dir} does not exist")
     elif settings and settings.models_dir and not Path(settings.models_dir).is_dir():
         report.warnings.append(f"the models folder {settings.models_dir} does not exist")
     if settings:
