@@ -39,7 +39,7 @@ from host.installer.launcher import Interpreter, Launcher, launcher_path, plan_l
 from host.installer.machine import Machine
 from host.installer.manifest import build_manifest, classify_extension_id, manifest_bytes
 from host.installer.registration import resolve
-from host.installer.targets import OsTargets, Target, merge_targets, targets_for
+from host.installer.targets import OsTargets, Sandbox, Target, merge_targets, targets_for
 
 # install.sh / install.ps1 drop this file into the venv they create: `uninstall --remove-venv`
 # deletes only a venv carrying it (never a development venv that merely runs the installer).
@@ -50,6 +50,17 @@ SANDBOX_NOTE = (
     "catalog-host, so the extension will not reach it there. Use a {label} installed from "
     "the vendor's .deb/.rpm package (or another browser)."
 )
+PORTAL_NOTE = (
+    "{label} is installed as a {kind}: it has the desktop's WebExtensions portal start "
+    "catalog-host (Ubuntu 22.04 and later), and the portal reads the manifest registered in "
+    "{label}'s usual folder. The first time the extension calls the host, the desktop asks you "
+    "once whether {label} may start it (\"Allow ... to start WebExtension backend?\"): choose "
+    "Allow; the answer is remembered."
+)
+
+
+def sandbox_note(label: str, sandbox: Sandbox) -> str:
+    return (PORTAL_NOTE if sandbox.portal else SANDBOX_NOTE).format(label=label, kind=sandbox.kind)
 
 
 @dataclass
@@ -92,8 +103,7 @@ def _sandbox_notes(os_targets: OsTargets, browsers: list[Browser]) -> list[str]:
     notes = []
     for browser in browsers:
         for sandbox in os_targets.detect(browser).sandboxed:
-            notes.append(SANDBOX_NOTE.format(label=browser.label, kind=sandbox.kind)
-                         + f" [{sandbox}]")
+            notes.append(f"{sandbox_note(browser.label, sandbox)} [{sandbox}]")
     return notes
 
 
@@ -122,7 +132,7 @@ def select_targets(os_targets: OsTargets, options: Options, uninstall: bool) -> 
         notes = _sandbox_notes(os_targets, browsers) if not uninstall else []
     else:
         detections = {b.key: os_targets.detect(b) for b in os_targets.browsers()}
-        browsers = [b for b in os_targets.browsers() if detections[b.key].installed]
+        browsers = [b for b in os_targets.browsers() if detections[b.key].usable]
         notes = _sandbox_notes(os_targets, [b for b in os_targets.browsers()
                                             if detections[b.key].sandboxed])
         if not browsers:
