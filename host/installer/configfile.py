@@ -54,8 +54,10 @@ class ConfigStyle:
         """The style of a config file's bytes: the indentation of its first indented key."""
         text = raw.decode("utf-8-sig", "replace").strip()
         lines = text.splitlines()
-        if len(lines) <= 1:
-            return cls(None, FileStyle.of(raw)) if text else cls()
+        if not text:
+            return cls()
+        if len(lines) <= 1:  # one line; `{}` says nothing about indentation
+            return cls(None if '"' in text else "  ", FileStyle.of(raw))
         for line in lines[1:]:
             body = line.lstrip(" \t")
             if body.startswith('"') and body != line:

@@ -203,6 +203,7 @@ def test_dry_run_checks_them_and_writes_nothing(world_factory: World, tmp_path: 
     ('{\r\n    "civitai_api_key": "k",\r\n    "models_dir": "/m"\r\n}', "    ", "\r\n", False, False),
     ('\ufeff{\n\t"models_dir": "/m"\n}\n', "\t", "\n", True, True),
     ('{"models_dir": "/m"}', None, "\n", False, False),
+    ('{}\r\n', "  ", "\r\n", True, False),
     ('{\n  "models_dir": "/m"\n}\n', "  ", "\n", True, False),
 ])
 def test_the_config_file_is_written_back_in_its_own_style(
@@ -222,7 +223,8 @@ def test_the_config_file_is_written_back_in_its_own_style(
     config = json.loads(text)
     expected = json.dumps(config, indent=indent, ensure_ascii=False) + ("\n" if final else "")
     assert text == expected.replace("\n", newline)
-    assert config["comfyui_dir"] == str(comfy) and config["models_dir"] == "/m"
+    assert config["comfyui_dir"] == str(comfy) and config.get("models_dir", "/m") == "/m"
     # The person's lines are unchanged: what was there is a prefix of what is there.
     old_lines = original.lstrip("\ufeff").rstrip("\r\n").split(newline)
-    assert text.split(newline)[: len(old_lines) - 2] == old_lines[: len(old_lines) - 2]
+    kept = max(len(old_lines) - 2, 0)  # all but the last key's line and the closing brace
+    assert text.split(newline)[:kept] == old_lines[:kept]
