@@ -9,7 +9,6 @@ from host.catalog.index import open_index
 from host.catalog.views import MAX_TEXT_JSON_BYTES, text_is_whole
 from host.download.queue import indexed_entry
 
-
 MIB = 1024 * 1024
 # 21 folders of 47 characters joined Windows-style: 1,007 bytes on disk (under the 1,024 a
 # dest may have), 1,027 as JSON (each backslash is escaped): a record cuts it.
