@@ -271,7 +271,24 @@
       font-size: 12px; color: #59636e; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
     footer.notice { color: #8c1d18; background: #fff1f0; }
   `;
-  const ACTIONS_HINT = "To add or download: click the extension's icon.";
+  // The last line, when nothing is wrong: which of the popup's actions apply to the versions on
+  // this page (as its buttons do: README "Act, in the popup"), and, in its tooltip, where the
+  // popup is: the toolbar button sits in the browser's Extensions menu until it is pinned.
+  const HINT_VERBS = [
+    ["Add", ["absent", "other"]],
+    ["Download", ["missing", "failed"]],
+    ["Adopt", ["untracked"]],
+  ];
+  const POPUP_WHERE =
+    `Click “${api.runtime.getManifest().name}” in the browser's toolbar (in its Extensions ` +
+    "menu until you pin it): its popup lists these versions with their actions.";
+
+  function actionsHint(kinds) {
+    const verbs = HINT_VERBS.filter(([, states]) => states.some((s) => kinds.has(s))).map(([verb]) => verb);
+    if (verbs.length) return `${verbs.join(" · ")}: in the toolbar popup`;
+    if (state.lookup) return "Nothing to add or download here; more in the toolbar popup";
+    return "Actions: in the toolbar popup";
+  }
 
   let hostElement = null;
   let shadow = null;
@@ -335,9 +352,11 @@
 
     const list = el("div", { class: "list" });
     const shown = currentVersion();
+    const kinds = new Set();
     for (const version of state.versions) {
       const vid = version.id;
       const kind = badgeState(vid);
+      kinds.add(kind);
       const row = el("div", { class: `row${vid === shown ? " current" : ""}`, "data-version-id": vid });
       const name = version.name || `Version ${vid}`;
       row.append(el("div", { class: "name", title: name }, name));
@@ -354,7 +373,7 @@
     panel.append(
       problem
         ? el("footer", { class: "notice", "data-role": "notice", title: problem }, problem)
-        : el("footer", {}, ACTIONS_HINT),
+        : el("footer", { title: POPUP_WHERE }, actionsHint(kinds)),
     );
     shadow.replaceChildren(el("style", {}, STYLE), panel);
   }

@@ -8,7 +8,7 @@ before reading (or allocating) its body.
 
 from __future__ import annotations
 
-import struct
+import sys
 
 from host import jsonfast, redaction
 from host.errors import BrokenStreamError, FrameTooLargeError, ReplyTooLargeError, UnencodableReplyError
@@ -18,7 +18,20 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, BinaryIO
 
-HEADER = struct.Struct("=I")
+# The length: 4 bytes in this machine's byte order. int.to_bytes/from_bytes rather than
+# struct, whose import (a shared library) costs a cold start a fifth of a millisecond.
+HEADER_SIZE = 4
+
+
+def frame_header(length: int) -> bytes:
+    """The 4-byte header announcing a body of `length` bytes."""
+    return length.to_bytes(HEADER_SIZE, sys.byteorder)
+
+
+def frame_length(header: bytes) -> int:
+    """The body length a 4-byte header announces."""
+    return int.from_bytes(header, sys.byteorder)
+
 # Chrome's own limit for a host -> browser message (bytes of JSON, header excluded).
 MAX_REPLY_BYTES = 1024 * 1024
 # Our limit for browser -> host frames. The largest real request (a lookup of a page's
@@ -46,12 +59,12 @@ def read_frame(stream: BinaryIO, max_bytes: int = MAX_REQUEST_BYTES) -> bytes | 
     Raises BrokenStreamError for a cut header or body, FrameTooLargeError for a declared
     length over `max_bytes` (checked before any of the body is read).
     """
-    header = _read_exactly(stream, HEADER.size)
+    header = _read_exactly(stream, HEADER_SIZE)
     if not header:
         return None
-    if len(header) < HEADER.size:
+    if len(header) < HEADER_SIZE:
         raise BrokenStreamError(f"stream ended inside a frame header ({len(header)} of 4 bytes)")
-    (length,) = HEADER.unpack(header)
+    length = frame_length(header)
     if length > max_bytes:
         raise FrameTooLargeError(
             f"frame of {length} bytes is over the host's limit of {max_bytes} bytes",
@@ -87,5 +100,5 @@ def write_frame(stream: BinaryIO, body: bytes) -> None:
     """Write one frame (header + body) and flush, so the browser sees it at once."""
     if len(body) > MAX_REPLY_BYTES:  # last line of defence; encode_message checks first
         raise ReplyTooLargeError(f"reply of {len(body)} bytes is over Chrome's limit")
-    stream.write(HEADER.pack(len(body)) + body)
+    stream.write(frame_header(len(body)) + body)
     stream.flush()

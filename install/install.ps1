@@ -1,7 +1,7 @@
 # One-command install of catalog-host on Windows, run from a checkout:
 #
 #   powershell -ExecutionPolicy Bypass -File install\install.ps1 [install options]
-#   e.g.  ... -File install\install.ps1 --models-dir "D:\ComfyUI\models"
+#   e.g.  ... -File install\install.ps1 --comfyui-dir "D:\ComfyUI"
 #
 # Finds a Python 3.10+ (the py launcher, then python / python3 on PATH), creates the product's
 # own virtual environment in %LOCALAPPDATA%\catalog-host\venv (the platformdirs user data

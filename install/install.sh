@@ -1,7 +1,7 @@
 #!/bin/sh
 # One-command install of catalog-host on Linux and macOS, run from a checkout:
 #
-#   sh install/install.sh [install options]     e.g. --models-dir ~/ComfyUI/models
+#   sh install/install.sh [install options]     e.g. --comfyui-dir ~/ComfyUI
 #
 # Finds a Python 3.10+, creates the product's own virtual environment in the user data folder
 # (Linux: ${XDG_DATA_HOME:-~/.local/share}/catalog-host/venv, macOS: ~/Library/Application

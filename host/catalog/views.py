@@ -101,9 +101,18 @@ def entry_record(entry: dict[str, Any], catalog: str) -> dict[str, Any]:
         "base_model": reply_safe(base_model_of(entry)),
         "catalog": catalog,
         "civitai_model_id": canonical_id(entry.get("civitai_model_id")),
-        # internal, for `elsewhere`: the entry's SHA256; host.disk.status pops it before a reply
+        # internal, popped by host.disk.status before a reply: the entry's SHA256 (for
+        # `elsewhere`) and CivitAI file id (so `download` queues from the index, unparsed)
         "hash": entry_hash(entry.get("hash")),
+        "file_id": canonical_id(entry.get("civitai_file_id")),
     }
+
+
+def text_is_whole(value: object) -> bool:
+    """Whether a record's text field is certainly the entry's own, not cut by _bounded_text:
+    cutting happens only past MAX_TEXT_JSON_BYTES, and a cut value ends within one character
+    (at most 6 bytes) of that budget. (A lone surrogate becomes `?`, which no safe name holds.)"""
+    return isinstance(value, str) and sum(map(_json_bytes, value)) + 6 <= MAX_TEXT_JSON_BYTES
 
 
 def entry_hash(value: Any) -> str | None:

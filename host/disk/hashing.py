@@ -6,20 +6,26 @@ AutoV3, as CivitAI and the trainers (kohya-ss sd-scripts' safetensors hash, writ
 8 + N to the end, where N is the little-endian u64 in the first 8 bytes; CivitAI shows its
 first 12 hex digits. We keep the full 64-digit digest.
 
-Speed: reads of CHUNK_BYTES into reused buffers (no per-chunk allocation), and hashlib's
-OpenSSL SHA256, which releases the GIL on large updates; the tensor digest of a safetensors
-file runs in a helper thread beside the whole-file digest (a second core), so both cost about
-one pass on an idle machine.
+Speed: the calling thread only reads, CHUNK_BYTES at a time into a few reused buffers (no
+per-chunk allocation); each digest runs in a thread of its own (hashlib's OpenSSL SHA256
+releases the GIL on large updates) and hands a buffer back once it is hashed. So the slowest
+stage, not the sum of reading and hashing, sets the pace: one SHA256 pass keeps up with the
+disk or the page cache, and a safetensors file's two digests take about one pass's time when
+a second core is free. A file that fits in one chunk is hashed inline (threads cost more than
+they save).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import stat
 import struct
 import threading
 from collections.abc import Callable
+from io import FileIO
+from typing import Any
 
 CHUNK_BYTES = 4 * 1024 * 1024
 # A header longer than this is not a safetensors header (the format caps it at 100 MB).
@@ -41,21 +47,15 @@ class FileHashes:
         self.ino = ino
 
 
-class _TensorHasher:
-    """The second digest, in a helper thread that trails the reader by up to two chunks:
-    buffers go round a small pool, so reading, the whole-file digest and this one overlap."""
+class _DigestThread:
+    """One digest fed buffer slices, in order, from its own thread; each buffer goes to
+    `done` once hashed (host.disk.hashing._BufferPool counts it back)."""
 
-    POOL = 3
-
-    def __init__(self) -> None:
-        import queue
-
-        self.digest = hashlib.sha256()
-        self.free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-        for _ in range(self.POOL):
-            self.free.put(bytearray(CHUNK_BYTES))
+    def __init__(self, digest: Any, done: queue.SimpleQueue[bytearray], name: str) -> None:
+        self.digest = digest
+        self._done = done
         self._work: queue.SimpleQueue[tuple[bytearray, int, int] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="autov3", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
@@ -65,15 +65,46 @@ class _TensorHasher:
                 return
             buffer, start, end = item
             self.digest.update(memoryview(buffer)[start:end])
-            self.free.put(buffer)
+            self._done.put(buffer)
 
     def feed(self, buffer: bytearray, start: int, end: int) -> None:
-        """Hash buffer[start:end]; the buffer returns to `free` when done."""
         self._work.put((buffer, start, end))
 
     def finish(self) -> None:
+        """Hash what was fed, then end the thread."""
         self._work.put(None)
         self._thread.join()
+
+
+class _BufferPool:
+    """POOL read buffers shared by the reader and the digest threads: a buffer is free again
+    once every digest it was fed to has hashed it."""
+
+    POOL = 4
+
+    def __init__(self) -> None:
+        self.done: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        self._free = [bytearray(CHUNK_BYTES) for _ in range(self.POOL)]
+        self._owed: dict[int, int] = {}  # id(buffer) -> digests still to hash it
+
+    def take(self) -> bytearray:
+        while not self._free:
+            self._returned(self.done.get())
+        return self._free.pop()
+
+    def lend(self, buffer: bytearray, digests: int) -> None:
+        if digests:
+            self._owed[id(buffer)] = digests
+        else:
+            self._free.append(buffer)
+
+    def _returned(self, buffer: bytearray) -> None:
+        left = self._owed[id(buffer)] - 1
+        if left:
+            self._owed[id(buffer)] = left
+        else:
+            del self._owed[id(buffer)]
+            self._free.append(buffer)
 
 
 def tensor_offset(first_bytes: bytes, size: int) -> int | None:
@@ -84,6 +115,48 @@ def tensor_offset(first_bytes: bytes, size: int) -> int | None:
     if header > MAX_HEADER_BYTES or 8 + header > size:
         return None
     return 8 + header
+
+
+def _hash_in_threads(
+    handle: FileIO,
+    position: int,
+    start: int,
+    whole: Any,
+    tensor: Any,
+    on_bytes: Callable[[int], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> int:
+    """Read `handle` to its end from `position`, feeding the whole-file digest, and the tensor
+    digest (if any) from offset `start` on; the position reached, or -1 when should_stop()
+    said to stop."""
+    pool = _BufferPool()
+    digests = [_DigestThread(whole, pool.done, "sha256")]
+    if tensor is not None:
+        digests.append(_DigestThread(tensor, pool.done, "autov3"))
+    stopped = False
+    try:
+        while True:
+            if should_stop is not None and should_stop():
+                stopped = True
+                break
+            buffer = pool.take()
+            count = handle.readinto(buffer)
+            if not count:
+                pool.lend(buffer, 0)
+                break
+            digests[0].feed(buffer, 0, count)
+            fed = 1
+            if tensor is not None and position + count > start:
+                digests[1].feed(buffer, max(0, start - position), count)
+                fed = 2
+            pool.lend(buffer, fed)
+            position += count
+            if on_bytes is not None:
+                on_bytes(count)
+    finally:
+        for digest in digests:
+            digest.finish()
+    return -1 if stopped else position
 
 
 def hash_file(
@@ -104,8 +177,8 @@ def hash_file(
         if hasattr(os, "O_NONBLOCK"):
             os.set_blocking(fd, True)
         whole = hashlib.sha256()
-        tensor: _TensorHasher | None = None
-        start = -1
+        tensor: Any = None
+        start = -1  # where the tensor data starts (safetensors), else -1
         position = 0
         if path.lower().endswith(".safetensors"):
             first = handle.read(8)
@@ -115,28 +188,24 @@ def hash_file(
             if on_bytes is not None:
                 on_bytes(position)
             if offset is not None:
-                start, tensor = offset, _TensorHasher()
-        own = bytearray(CHUNK_BYTES) if tensor is None else None
-        try:
-            while True:
-                if should_stop is not None and should_stop():
-                    return None
-                buffer = own if own is not None else tensor.free.get()  # type: ignore[union-attr]
-                count = handle.readinto(buffer)
-                if not count:
+                start, tensor = offset, hashlib.sha256()
+        if before.st_size - position <= CHUNK_BYTES:
+            rest = bytearray()
+            while len(rest) <= CHUNK_BYTES:  # one more than fits: a file that grew is seen below
+                piece = handle.read(CHUNK_BYTES + 1 - len(rest))
+                if not piece:
                     break
-                whole.update(memoryview(buffer)[:count])
-                if tensor is not None:
-                    if position + count > start:
-                        tensor.feed(buffer, max(0, start - position), count)
-                    else:
-                        tensor.free.put(buffer)
-                position += count
-                if on_bytes is not None:
-                    on_bytes(count)
-        finally:
+                rest += piece
+            whole.update(rest)
             if tensor is not None:
-                tensor.finish()
+                tensor.update(memoryview(rest)[max(0, start - position):])
+            position += len(rest)
+            if on_bytes is not None and rest:
+                on_bytes(len(rest))
+        else:
+            position = _hash_in_threads(handle, position, start, whole, tensor, on_bytes, should_stop)
+            if position < 0:
+                return None
         after = os.fstat(fd)
     try:
         now = os.stat(path)
@@ -145,5 +214,5 @@ def hash_file(
     stamps = {(s.st_size, s.st_mtime_ns, s.st_ino) for s in (before, after, now)}
     if len(stamps) != 1 or position != before.st_size:
         raise FileChanged(f"{path} changed while it was hashed")
-    autov3 = tensor.digest.hexdigest() if tensor is not None else None
+    autov3 = tensor.hexdigest() if tensor is not None else None
     return FileHashes(whole.hexdigest(), autov3, before.st_size, before.st_mtime_ns, before.st_ino)

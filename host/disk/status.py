@@ -101,8 +101,10 @@ class DiskView:
         return None
 
     def with_status(self, version_id: str, record: dict[str, Any]) -> dict[str, Any]:
-        """`present` + path, `elsewhere` + path, or `missing`. Pops the entry's internal hash."""
+        """`present` + path, `elsewhere` + path, or `missing`. Pops the record's internal
+        fields (host.catalog.views.entry_record)."""
         sha256 = record.pop("hash", None)
+        record.pop("file_id", None)
         path = self.folders.locate(record.get("dest"), record.get("file"))
         if path is not None:
             record["status"] = "present"

@@ -36,6 +36,28 @@ def find_entry(catalog_dir: str, version_id: str) -> dict[str, Any] | None:
     return None
 
 
+def indexed_entry(catalog_dir: str, version_id: str) -> dict[str, Any] | None:
+    """What a download needs of the version's entry (file, dest, file id, hash), read from the
+    catalog index: a few pages of a mapped file instead of parsing the catalogs (a third of a
+    second at 50,000 entries, spent while the person waits for the download to start). None
+    when the index cannot say for certain: the version is not there, a catalog is unreadable,
+    or a name may have been cut for replies (the caller then reads the files)."""
+    from host.catalog.index import open_index
+    from host.catalog.views import text_is_whole
+
+    index = open_index(catalog_dir)
+    try:
+        if index.catalog_errors():
+            return None
+        record = index.records([version_id]).get(version_id)
+    finally:
+        index.close()
+    if record is None or not (text_is_whole(record.get("file")) and text_is_whole(record.get("dest"))):
+        return None
+    return {"file": record["file"], "dest": record["dest"], "civitai_file_id": record.get("file_id"),
+            "hash": record.get("hash")}
+
+
 def _sha256(value: Any) -> str | None:
     if isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdefABCDEF" for c in value):
         return value.upper()
@@ -60,7 +82,7 @@ def start_download(version_id: str, context: Context, file_id: int | None = None
     from host.jobs.spawn import prestart_worker
 
     prestart_worker(settings.catalog_dir, KIND)  # starts up while the catalog is read
-    entry = find_entry(settings.catalog_dir, version_id)
+    entry = indexed_entry(settings.catalog_dir, version_id) or find_entry(settings.catalog_dir, version_id)
     if entry is None:
         from host.handlers.add import add_version
 

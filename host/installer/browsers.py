@@ -19,6 +19,16 @@ Firefox: Mozilla's documented locations (MDN "Native manifests": Linux
 `HKCU|HKLM\\Software\\Mozilla\\NativeMessagingHosts\\<name>`), read by every Mozilla build
 (release, ESR, Beta, Developer Edition, Nightly). Firefox forks (LibreWolf, Waterfox, ...) are
 left out: their makers do not document where they look, only user reports guess.
+
+Snaps: a snap browser cannot start a host program itself. The Firefox snap (stable channel
+since November 2022; upstream Firefox 135) asks the desktop's WebExtensions XDG portal instead
+(xdg-desktop-portal, shipped with it from Ubuntu 22.04; Mozilla's "Native messaging for a
+strictly-confined Firefox"). The portal reads the usual Firefox manifests
+(`~/.mozilla/native-messaging-hosts`, `/usr/lib/mozilla/native-messaging-hosts`, ...), checks
+`allowed_extensions`, asks the person once whether the browser may start that host (the answer
+is remembered), and starts it with Firefox's own arguments (manifest path, add-on id). Hence
+`snap_portal`. The Chromium snap does not use the portal, and a flatpak Firefox does not by
+default (a preference must be changed), so those stay unable.
 """
 
 from __future__ import annotations
@@ -79,6 +89,8 @@ class Browser:
     # False: the browser reads its default folder whatever --user-data-dir it was started with.
     follows_user_data_dir: bool = True
     family: Family = "chromium"
+    # True: its snap starts hosts through the WebExtensions portal, from the usual folders.
+    snap_portal: bool = False
 
 
 # Chrome's system folders; Brave, Vivaldi and Opera (traced on Linux) read these too.
@@ -188,7 +200,7 @@ BROWSERS: tuple[Browser, ...] = (
         windows="Mozilla", windows_seen=r"Software\Mozilla\Mozilla Firefox",
         linux_commands=("firefox", "firefox-esr"), macos_apps=("Firefox.app",),
         snap="firefox", flatpak="org.mozilla.firefox", follows_user_data_dir=False,
-        family="gecko",
+        family="gecko", snap_portal=True,
     ),
 )
 

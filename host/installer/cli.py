@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -26,7 +27,13 @@ from host.installer.probe import caller_args, describe_caller, ping
 from host.installer.registration import resolve
 from host.installer.registry import RegistryError
 from host.installer.targets import Target
-from host.settings import ENV_CATALOG_DIR, ENV_MODELS_DIR, default_catalog_dir, default_log_dir
+from host.settings import (
+    ENV_CATALOG_DIR,
+    ENV_COMFYUI_DIR,
+    ENV_MODELS_DIR,
+    default_catalog_dir,
+    default_log_dir,
+)
 
 FAMILY_LABEL = {"chromium": "Chromium family", "gecko": "Firefox"}
 BROWSER_HELP = ("browser to register with: " + ", ".join(BY_KEY) + ", or all (default: every "
@@ -59,6 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
                          help="your ComfyUI models folder (saved in the config file)")
     install.add_argument("--catalog-dir", type=Path, metavar="DIR",
                          help="folder of models.json and loras.json (saved in the config file)")
+    install.add_argument("--comfyui-dir", type=Path, metavar="DIR",
+                         help="the folder ComfyUI runs from: its models folder (unless "
+                         "--models-dir) and its extra_model_paths.yaml are used (saved in the "
+                         "config file; it must exist)")
+    install.add_argument("--extra-model-paths", dest="extra_model_paths", action="append",
+                         default=[], metavar="FILE",
+                         help="another extra_model_paths.yaml to read, e.g. ComfyUI Desktop's "
+                         f"(repeatable, or several joined with {os.pathsep!r}; replaces the list "
+                         "in the config file)")
     install.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     install.add_argument("--no-check", dest="check", action="store_false",
                          help="skip the final ping through the registered launcher")
@@ -82,6 +98,8 @@ def _options(ns: argparse.Namespace) -> Options:
         user_data_dir=ns.user_data_dir,
         models_dir=getattr(ns, "models_dir", None),
         catalog_dir=getattr(ns, "catalog_dir", None),
+        comfyui_dir=getattr(ns, "comfyui_dir", None),
+        extra_model_paths=list(getattr(ns, "extra_model_paths", [])),
         dry_run=getattr(ns, "dry_run", False),
         remove_venv=getattr(ns, "remove_venv", False),
         check=getattr(ns, "check", True),
@@ -107,14 +125,26 @@ def _folder_report(machine: Machine, plan: InstallPlan) -> list[str]:
 
     env = machine.env
     catalog = env.get(ENV_CATALOG_DIR) or configured("catalog_dir") or str(default_catalog_dir())
-    models = env.get(ENV_MODELS_DIR) or configured("models_dir")
-    return [
+    comfyui = env.get(ENV_COMFYUI_DIR) or configured("comfyui_dir")
+    models = (env.get(ENV_MODELS_DIR) or configured("models_dir")
+              or (str(Path(comfyui) / "models") if comfyui else None))
+    lines = [
         f"Config:     {plan.config_path}",
         f"Catalog:    {catalog}",
         "Models:     " + (models or "not set: every entry shows as missing "
-                          "(re-run install with --models-dir DIR)"),
-        f"Logs:       {default_log_dir()}",
+                          "(re-run install with --comfyui-dir DIR or --models-dir DIR)"),
     ]
+    # The extra_model_paths files the host reads: ComfyUI's own when there, then the listed ones.
+    yamls = [str(Path(comfyui) / "extra_model_paths.yaml")] if comfyui else []
+    yamls = [p for p in yamls if Path(p).is_file()]
+    extra = plan.config.get("extra_model_paths")
+    if isinstance(extra, list):
+        yamls += [str(p) for p in extra]
+    if comfyui:
+        lines.append(f"ComfyUI:    {comfyui}")
+    if yamls:
+        lines.append(f"YAML:       {', '.join(yamls)}")
+    return [*lines, f"Logs:       {default_log_dir()}"]
 
 
 def run_install(machine: Machine, interp: Interpreter, options: Options, out: TextIO) -> int:
@@ -129,7 +159,7 @@ def run_install(machine: Machine, interp: Interpreter, options: Options, out: Te
             print(json.dumps(manifest, indent=2), file=out)
     else:
         _apply(plan.actions, out)
-    for note in plan.selection.notes:
+    for note in plan.selection.notes + plan.notes:
         print(f"Note: {note}", file=out)
 
     status = 0

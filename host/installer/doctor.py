@@ -6,7 +6,9 @@ levels are checked because a user-level manifest shadows the system one even whe
 for the configured add-on ids, and pinged with Firefox's arguments: a wrong or missing id looks,
 from the extension, exactly like a missing host. The exit status is 1 when
 something is broken; each problem comes with its fix in words. Sandboxed (snap / flatpak)
-browsers and browsers found but not registered are warnings: they may be deliberate.
+browsers and browsers found but not registered are warnings: they may be deliberate. A snap
+that starts hosts through the WebExtensions portal (Firefox) is checked like the browser itself,
+with a note on the portal's one-time question.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from host.installer.browsers import Browser, Family
 from host.installer.launcher import Interpreter, command_line
 from host.installer.machine import Machine
 from host.installer.manifest import manifest_problems
-from host.installer.plan import SANDBOX_NOTE, Options, named_browsers
+from host.installer.plan import Options, named_browsers, sandbox_note
 from host.installer.probe import PingResult, caller_args, ping
 from host.installer.registration import resolve
 from host.installer.targets import Detection, OsTargets, Target, targets_for
@@ -152,6 +154,9 @@ def _settings_section(settings: Settings | None, error: str | None, out: TextIO)
             f"{n} {'present' if (catalog / n).is_file() else 'absent'}"
             for n in ("models.json", "loras.json")) if catalog.is_dir()
             else "absent: created on the first add") + ")"),
+        ("comfyui dir", (f"{settings.comfyui_dir} ("
+                         f"{'exists' if Path(settings.comfyui_dir).is_dir() else 'MISSING'})"
+                         if settings.comfyui_dir else "not set")),
         ("models dir", (f"{models} ({'exists' if models.is_dir() else 'MISSING'})"
                         if models else "not set")),
         ("civitai url", desc["civitai_url"]),
@@ -241,8 +246,11 @@ def _report_browser(doctor: Doctor, check: BrowserCheck, system: bool, report: R
         ))
     registered = any(f.present for f in user + system_findings)
     for sandbox in detection.sandboxed:
-        report.warnings.append(SANDBOX_NOTE.format(label=browser.label, kind=sandbox.kind))
-    if detection.installed and not registered:
+        if sandbox.portal:
+            print(f"  note    {sandbox_note(browser.label, sandbox)}", file=out)
+        else:
+            report.warnings.append(sandbox_note(browser.label, sandbox))
+    if detection.usable and not registered:
         report.warnings.append(
             f"{browser.label} is installed but the host is not registered with it; fix: "
             f"`{doctor.install_command(browser, 'system' if system else 'user')}`")
@@ -267,7 +275,10 @@ def run_doctor(machine: Machine, interp: Interpreter, options: Options, out: Tex
     _settings_section(settings, error, out)
     if settings and settings.models_dir is None:
         report.warnings.append("no models folder is configured: every entry shows as missing; "
-                               f"fix: `{command_line(machine, interp, 'install', '--models-dir', 'DIR')}`")
+                               f"fix: `{command_line(machine, interp, 'install', '--comfyui-dir', 'DIR')}` "
+                               "(the folder ComfyUI runs from) or `... install --models-dir DIR`")
+    elif settings and settings.comfyui_dir and not Path(settings.comfyui_dir).is_dir():
+        report.warnings.append(f"the ComfyUI folder {settings.comfyui_dir} does not exist")
     elif settings and settings.models_dir and not Path(settings.models_dir).is_dir():
         report.warnings.append(f"the models folder {settings.models_dir} does not exist")
     if settings:

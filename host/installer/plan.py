@@ -22,13 +22,24 @@ from host.installer.actions import (
     WriteFile,
 )
 from host.installer.browsers import BY_KEY, Browser, Family
-from host.installer.configfile import config_bytes, effective_ids, merged_config, read_existing
+from host.installer.comfyui import (
+    checked_comfyui_dir,
+    checked_extra_model_paths,
+    comfyui_notes,
+)
+from host.installer.configfile import (
+    config_bytes,
+    effective_ids,
+    merged_config,
+    read_existing,
+    read_style,
+)
 from host.installer.errors import InstallerError
 from host.installer.launcher import Interpreter, Launcher, launcher_path, plan_launcher
 from host.installer.machine import Machine
 from host.installer.manifest import build_manifest, classify_extension_id, manifest_bytes
 from host.installer.registration import resolve
-from host.installer.targets import OsTargets, Target, merge_targets, targets_for
+from host.installer.targets import OsTargets, Sandbox, Target, merge_targets, targets_for
 
 # install.sh / install.ps1 drop this file into the venv they create: `uninstall --remove-venv`
 # deletes only a venv carrying it (never a development venv that merely runs the installer).
@@ -39,6 +50,17 @@ SANDBOX_NOTE = (
     "catalog-host, so the extension will not reach it there. Use a {label} installed from "
     "the vendor's .deb/.rpm package (or another browser)."
 )
+PORTAL_NOTE = (
+    "{label} is installed as a {kind}: it has the desktop's WebExtensions portal start "
+    "catalog-host (Ubuntu 22.04 and later), and the portal reads the manifest registered in "
+    "{label}'s usual folder. The first time the extension calls the host, the desktop asks you "
+    "once whether {label} may start it (\"Allow ... to start WebExtension backend?\"): choose "
+    "Allow; the answer is remembered."
+)
+
+
+def sandbox_note(label: str, sandbox: Sandbox) -> str:
+    return (PORTAL_NOTE if sandbox.portal else SANDBOX_NOTE).format(label=label, kind=sandbox.kind)
 
 
 @dataclass
@@ -49,6 +71,8 @@ class Options:
     user_data_dir: Path | None = None
     models_dir: Path | None = None
     catalog_dir: Path | None = None
+    comfyui_dir: Path | None = None
+    extra_model_paths: list[str] = field(default_factory=list)  # as given: may join with pathsep
     dry_run: bool = False
     remove_venv: bool = False
     check: bool = True
@@ -79,8 +103,7 @@ def _sandbox_notes(os_targets: OsTargets, browsers: list[Browser]) -> list[str]:
     notes = []
     for browser in browsers:
         for sandbox in os_targets.detect(browser).sandboxed:
-            notes.append(SANDBOX_NOTE.format(label=browser.label, kind=sandbox.kind)
-                         + f" [{sandbox}]")
+            notes.append(f"{sandbox_note(browser.label, sandbox)} [{sandbox}]")
     return notes
 
 
@@ -109,7 +132,7 @@ def select_targets(os_targets: OsTargets, options: Options, uninstall: bool) -> 
         notes = _sandbox_notes(os_targets, browsers) if not uninstall else []
     else:
         detections = {b.key: os_targets.detect(b) for b in os_targets.browsers()}
-        browsers = [b for b in os_targets.browsers() if detections[b.key].installed]
+        browsers = [b for b in os_targets.browsers() if detections[b.key].usable]
         notes = _sandbox_notes(os_targets, [b for b in os_targets.browsers()
                                             if detections[b.key].sandboxed])
         if not browsers:
@@ -141,19 +164,26 @@ class InstallPlan:
     ids: dict[Family, list[str]]
     config_path: Path
     config: dict[str, Any]
+    # About the config being written (the selection's notes are about browsers).
+    notes: list[str] = field(default_factory=list)
 
 
 def install_plan(machine: Machine, options: Options, interp: Interpreter) -> InstallPlan:
     os_targets = targets_for(machine)
     selection = select_targets(os_targets, options, uninstall=False)
-    if options.system and (options.models_dir or options.catalog_dir):
+    if options.system and (options.models_dir or options.catalog_dir or options.comfyui_dir
+                           or options.extra_model_paths):
         raise InstallerError(
-            "--models-dir and --catalog-dir are each user's own settings; a system-wide install "
-            "writes nothing in any user's home",
-            fix="run `install --models-dir DIR` as each user (without --system), or write them in "
+            "--models-dir, --catalog-dir, --comfyui-dir and --extra-model-paths are each user's "
+            "own settings; a system-wide install writes nothing in any user's home",
+            fix="run `install --comfyui-dir DIR` as each user (without --system), or write them in "
             "that user's config file",
         )
     existing = read_existing(machine.config_path)
+    comfyui_dir = checked_comfyui_dir(options.comfyui_dir) if options.comfyui_dir else None
+    extra_paths = (checked_extra_model_paths(options.extra_model_paths,
+                                             ";" if machine.os == "windows" else ":")
+                   if options.extra_model_paths else None)
     ids: dict[Family, list[str]] = {
         family: effective_ids(family, options.extension_ids, existing, machine.env)
         for family in ("chromium", "gecko")
@@ -163,14 +193,16 @@ def install_plan(machine: Machine, options: Options, interp: Interpreter) -> Ins
     # The same folder as host.settings.default_catalog_dir(), for the machine being installed.
     config = merged_config(existing, ids["chromium"], options.models_dir, options.catalog_dir,
                            machine.data_dir / "catalogs",
-                           ids["gecko"] if "gecko" in families or given_gecko else None)
+                           ids["gecko"] if "gecko" in families or given_gecko else None,
+                           comfyui_dir, extra_paths)
     launcher = plan_launcher(machine, interp, system=options.system)
     manifests = {f: build_manifest(str(launcher.path), ids[f], f) for f in families}
 
     # A system-wide install (run as root) never writes into a home: no root-owned config file
     # where the user lives. Each user's host reads that user's own config.
     actions: list[Action] = [] if options.system else [
-        WriteFile("config", machine.config_path, config_bytes(config), private=True)
+        WriteFile("config", machine.config_path,
+                  config_bytes(config, read_style(machine.config_path)), private=True)
     ]
     if launcher.content is not None:
         actions.append(WriteFile("launcher", launcher.path, launcher.content, executable=True))
@@ -180,7 +212,9 @@ def install_plan(machine: Machine, options: Options, interp: Interpreter) -> Ins
         if target.registry_key and target.hive:
             actions.append(SetRegistryDefault(machine.registry, target.hive, target.registry_key,
                                               str(target.manifest_path)))
-    return InstallPlan(actions, selection, launcher, manifests, ids, machine.config_path, config)
+    notes = comfyui_notes(existing, comfyui_dir, options.models_dir is not None)
+    return InstallPlan(actions, selection, launcher, manifests, ids, machine.config_path, config,
+                       notes)
 
 
 def _all_known_targets(os_targets: OsTargets) -> list[Target]:

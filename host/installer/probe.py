@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from host.framing import HEADER
+from host.framing import HEADER_SIZE, frame_header, frame_length
 from host.installer.browsers import Family
 from host.settings import origin_of
 
@@ -53,7 +53,7 @@ def ping(program: Path, args: list[str], timeout: float = TIMEOUT_S) -> PingResu
     try:
         proc = subprocess.run(
             [str(program), *args],
-            input=HEADER.pack(len(body)) + body,
+            input=frame_header(len(body)) + body,
             capture_output=True,
             timeout=timeout,
             check=False,
@@ -64,11 +64,11 @@ def ping(program: Path, args: list[str], timeout: float = TIMEOUT_S) -> PingResu
         return PingResult(False, f"cannot be started: {exc.strerror or exc}", 0.0)
     elapsed = (time.perf_counter() - start) * 1000
     out = proc.stdout
-    if len(out) < HEADER.size:
+    if len(out) < HEADER_SIZE:
         return PingResult(False, f"exited with status {proc.returncode} without replying; "
                                  f"stderr: {_tail(proc.stderr)}", elapsed)
-    (length,) = HEADER.unpack(out[:HEADER.size])
-    payload = out[HEADER.size:HEADER.size + length]
+    length = frame_length(out[:HEADER_SIZE])
+    payload = out[HEADER_SIZE:HEADER_SIZE + length]
     if len(payload) < length:
         return PingResult(False, f"reply cut short ({len(payload)} of {length} bytes); "
                                  f"stderr: {_tail(proc.stderr)}", elapsed)

@@ -3,8 +3,8 @@ browser table's per-OS `places`) and one Windows class (registry), importable ev
 
 A `Target` is one place a browser reads: a manifest file, plus on Windows the registry key whose
 default value names that file. `targets_for(machine)` picks the class for the machine's OS.
-Detection (is the browser here? is it a snap or flatpak?) only
-looks at folders and PATH; it never starts a browser.
+Detection (is the browser here? is it a snap or flatpak? does that copy reach hosts through the
+WebExtensions portal?) only looks at folders and PATH; it never starts a browser.
 """
 
 from __future__ import annotations
@@ -55,11 +55,14 @@ SandboxKind = Literal["snap", "flatpak"]
 
 @dataclass(frozen=True)
 class Sandbox:
-    """A sandboxed copy of a browser (it cannot start host programs), and where it was seen."""
+    """A sandboxed copy of a browser, and where it was seen. It cannot start host programs
+    itself; with `portal`, it has the desktop's WebExtensions portal start them (reading the
+    browser's usual folders), so registering there works."""
 
     kind: SandboxKind
     package: str
     path: Path
+    portal: bool = False
 
     def __str__(self) -> str:
         return f"{self.kind} {self.package} ({self.path})"
@@ -75,6 +78,11 @@ class Detection:
     @property
     def found(self) -> bool:
         return bool(self.installed or self.sandboxed)
+
+    @property
+    def usable(self) -> bool:
+        """Installed in a way that can start our host (directly, or through the portal)."""
+        return bool(self.installed) or any(s.portal for s in self.sandboxed)
 
 
 def merge_targets(targets: list[Target]) -> list[Target]:
@@ -193,7 +201,8 @@ class PosixTargets(OsTargets):
         for kind, package, paths in places:
             seen = [p for p in paths if p.exists()]
             if package and seen:
-                found.append(Sandbox(kind, package, seen[0]))
+                found.append(Sandbox(kind, package, seen[0],
+                                     portal=kind == "snap" and browser.snap_portal))
         return found
 
 

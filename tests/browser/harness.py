@@ -457,6 +457,10 @@ class PageView:
         text: str = self.js("__catalogStub.root().querySelector('footer').textContent")
         return text
 
+    def footer_title(self) -> str:
+        text: str = self.js("__catalogStub.root().querySelector('footer').title")
+        return text
+
     def notice(self) -> str | None:
         notice: str | None = self.js(
             "__catalogStub.root()?.querySelector('[data-role=notice]')?.textContent ?? null"

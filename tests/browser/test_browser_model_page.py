@@ -72,7 +72,11 @@ def test_a_model_page_with_three_versions_shows_a_badge_for_each(world: World, s
     assert rows[V_MID]["current"] and not rows[V_NEW]["current"]
     assert rows[V_NEW]["name"] == "v3.0 (SDXL)"
     assert "loras/styles/watercolor_v2.safetensors" in rows[V_MID]["meta"]
-    assert page.footer() == "To add or download: click the extension's icon."
+    # the last line names the popup's actions that apply here, and (tooltip) where the popup is
+    assert page.footer() == "Add · Download: in the toolbar popup"
+    assert page.footer_title() == (
+        "Click “CivitAI Catalog (stub)” in the browser's toolbar (in its Extensions menu until "
+        "you pin it): its popup lists these versions with their actions.")
     keep_screenshot(page.screenshot(shots / "model-page-badges.png"))
 
     # the toolbar popup over this tab: the same versions, with what can be done to each
@@ -100,6 +104,16 @@ def test_a_model_page_with_three_versions_shows_a_badge_for_each(world: World, s
     assert other.badges() == {7001: "Not in catalog", 7002: "Not in catalog"}
     popup = world.open_actions(other)
     assert [row["actions"] for row in popup.rows()] == [["add", "add_download"], ["add", "add_download"]]
+
+
+def test_with_every_version_downloaded_the_last_line_says_there_is_nothing_to_add(world: World) -> None:
+    world.write_catalog(
+        "models", {"loras": [catalog_entry(7101, 7100, "ink_v1.safetensors", "loras")]}
+    )
+    world.put_model_file("loras", "ink_v1.safetensors")
+    page = world.open_model_page(ModelPage(7100, "Ink", [Version(7101, "v1.0")]))
+    assert page.badges() == {7101: "Downloaded"}
+    assert page.footer() == "Nothing to add or download here; more in the toolbar popup"
 
 
 def test_add_promote_and_remove_from_the_popup(world: World, fake_civitai: FakeCivitai, shots: Path) -> None:

@@ -149,6 +149,7 @@ def test_scan_finds_an_untracked_file_and_adopt_makes_it_a_downloaded_entry(
     # the file's name first: the line is clipped to the panel's fixed width
     assert page.rows()[0]["meta"] == f"#{VID} · on disk: {name} in {path.parent} · SDXL 1.0"
     assert page.rows()[0]["actions"] == []  # the page only informs
+    assert page.footer() == "Add · Adopt: in the toolbar popup"
     # the page measures the same boxes whatever the scan found
     assert panel_geometry(page) == before
     keep_screenshot(page.screenshot(shots / "page-untracked.png"))  # (this closes the popup)
@@ -171,6 +172,7 @@ def test_scan_finds_an_untracked_file_and_adopt_makes_it_a_downloaded_entry(
     assert sorted(p.name for p in (world.models_dir / "loras" / "styles").iterdir()) == [name]
     wait_page_state(page, VID, "present")
     assert page.badges() == {VID: "Downloaded", OTHER_VID: "Other version in catalog"}
+    assert page.footer() == "Add: in the toolbar popup"
     assert panel_geometry(page) == before
     keep_screenshot(popup.screenshot(shots / "popup-adopted.png"))
 

@@ -13,7 +13,8 @@ from host.disk.hashing import FileChanged, hash_file, tensor_offset
 from tests.disk.scan_support import write_model
 
 
-@pytest.mark.parametrize("tensor_bytes", [0, 1, 4096, hashing.CHUNK_BYTES - 5, 2 * hashing.CHUNK_BYTES + 77])
+@pytest.mark.parametrize("tensor_bytes", [0, 1, 4096, hashing.CHUNK_BYTES - 5, hashing.CHUNK_BYTES,
+                                          2 * hashing.CHUNK_BYTES + 77])
 def test_sha256_and_autov3_match_their_definitions(tmp_path, tensor_bytes):
     path, sha, tensor_sha = write_model(tmp_path / "m.safetensors", "a", tensor_bytes)
     result = hash_file(str(path))
@@ -46,6 +47,28 @@ def test_no_autov3_for_files_that_are_not_safetensors(tmp_path, name, data):
     path.write_bytes(data)
     result = hash_file(str(path))
     assert result.sha256 == hashlib.sha256(data).hexdigest() and result.autov3 is None
+
+
+@pytest.mark.parametrize("header_pad", [0, 1000, 5000])
+def test_small_chunks_and_a_header_longer_than_a_chunk(tmp_path, monkeypatch, header_pad):
+    # the tensor digest starts inside the first chunk, at a chunk edge or chunks later
+    monkeypatch.setattr(hashing, "CHUNK_BYTES", 1024)
+    data = os.urandom(10_000)
+    header = b'{"__metadata__":{}}' + b" " * header_pad
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(struct.pack("<Q", len(header)) + header + data)
+    result = hash_file(str(path))
+    assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert result.autov3 == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("size", [0, 1024, 1025, 50_001])
+def test_sha256_alone_at_every_size_around_a_chunk(tmp_path, monkeypatch, size):
+    monkeypatch.setattr(hashing, "CHUNK_BYTES", 1024)
+    path = tmp_path / "model.ckpt"
+    path.write_bytes(os.urandom(size))
+    result = hash_file(str(path))
+    assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest() and result.autov3 is None
 
 
 def test_tensor_offset():

@@ -179,12 +179,20 @@ def test_a_second_scan_at_once_is_refused(world, host_env):
         run_scan(load_settings())
 
 
-def test_stop_keeps_what_was_hashed(world, host_env, civitai):
-    calls = []
+def test_stop_keeps_what_was_hashed(world, host_env, civitai, monkeypatch):
+    from host.disk.hash_cache import HashCache
 
-    def stop_after_two_files():  # asked before each file and each read (two reads per small file)
-        calls.append(1)
-        return len(calls) > 6
+    stored = []
+    store = HashCache.store
+
+    def counting_store(self, *args, **kwargs):
+        stored.append(args[0])
+        return store(self, *args, **kwargs)
+
+    monkeypatch.setattr(HashCache, "store", counting_store)
+
+    def stop_after_two_files():  # asked before each file (and each read of a big one)
+        return len(stored) >= 2
 
     result = run_scan(load_settings(), should_stop=stop_after_two_files)
     assert result["state"] == "canceled" and result["hashed"] == 2

@@ -250,6 +250,15 @@ class FirefoxWorld(HostFiles):
             time.sleep(0.1)
         raise AssertionError(f"the panel did not show {expected} answered rows in {WAIT_S:g} s: {rows}")
 
+    def panel_footer(self) -> tuple[str, str]:
+        """The panel's last line and its tooltip (read as panel_states reads the rows)."""
+        found: list[str] = self.js(
+            "const root = document.querySelector('civitai-catalog-stub')?.openOrClosedShadowRoot;"
+            "const footer = root && root.querySelector('footer');"
+            "return footer ? [footer.textContent, footer.title] : ['', ''];",
+            sandbox="system")
+        return found[0], found[1]
+
     # --- host processes ---------------------------------------------------------------------
 
     def host_processes(self) -> dict[int, list[str]]:

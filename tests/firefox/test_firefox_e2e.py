@@ -101,6 +101,9 @@ def test_the_page_panel_on_a_fake_civitai_model_page(ff: FirefoxWorld) -> None:
     ff.open_model_page(ModelPage(MODEL, "Watercolor Dreams XL", [
         Version(V_NEW, "v3.0"), Version(V_MID, "v2.0"), Version(V_OLD, "v1.0", "SD 1.5")]))
     assert ff.panel_states(3) == {V_NEW: "other", V_MID: "missing", V_OLD: "present"}
+    text, tooltip = ff.panel_footer()
+    assert text == "Add · Download: in the toolbar popup"
+    assert tooltip.startswith("Click “CivitAI Catalog (stub)” in the browser's toolbar")
     # The panel is out of the page's reach: its shadow root is closed to page scripts.
     assert ff.js("return document.querySelector('civitai-catalog-stub').shadowRoot") is None
 

@@ -135,12 +135,58 @@ def test_windows_firefox_is_found_by_its_registry_key(world_factory: World) -> N
     assert "Firefox is installed but the host is not registered" in out
 
 
-def test_snap_firefox_is_named_plainly(world_factory: World) -> None:
-    world = world_factory("linux")
+# --- the Firefox snap: hosts started by the desktop's WebExtensions portal ----------------------
+
+def snap_firefox_only(world: FakeWorld) -> None:
+    """Ubuntu 22.04 and later: Firefox is the snap (its profile under ~/snap), nothing else."""
     (world.tmp / "root" / "snap" / "firefox").mkdir(parents=True)
+    (world.home / "snap" / "firefox" / "common" / ".mozilla" / "firefox").mkdir(parents=True)
+
+
+def test_a_snap_firefox_is_found_and_registered_in_the_usual_folder_with_the_portal_note(
+    world_factory: World, real_interp: Interpreter
+) -> None:
+    world = world_factory("linux", interp=real_interp)
+    snap_firefox_only(world)
+    status, out = world.run("install")  # no --browser: the snap alone counts as found
+    assert status == 0, out
+    # the portal reads ~/.mozilla/native-messaging-hosts (not the snap's own ~/snap/... copy)
+    manifest = json.loads(firefox_manifest(world).read_text())
+    assert manifest["allowed_extensions"] == [GECKO]
+    assert not list((world.home / "snap").rglob(f"{NAME}.json"))
+    assert ("Note: Firefox is installed as a snap: it has the desktop's WebExtensions portal "
+            "start catalog-host") in out
+    assert "asks you once whether Firefox may start it" in out
+    assert "cannot start host programs" not in out
+    # the portal starts the launcher with Firefox's arguments, as the self-check does
+    assert f"Self-check: ping through the launcher as Firefox add-on {GECKO}: OK" in out
+
+    status, out = world.run("doctor", "--browser", "firefox")
+    assert status == 0, out
+    assert f"Firefox [firefox]: snap firefox ({world.tmp / 'root' / 'snap' / 'firefox'})" in out
+    assert "answers ping: catalog-host" in out
+    assert "  note    Firefox is installed as a snap: it has the desktop's WebExtensions portal" in out
+    assert "cannot start host programs" not in out and "Warning: Firefox" not in out
+    assert "Result: OK" in out
+
+
+def test_an_unregistered_snap_firefox_is_a_warning_with_the_command(world_factory: World) -> None:
+    world = world_factory("linux")
+    snap_firefox_only(world)
+    status, out = world.run("doctor", "--browser", "firefox")
+    assert status == 1
+    assert "Firefox is installed but the host is not registered with it" in out
+    assert "install --browser firefox" in out
+
+
+def test_a_flatpak_firefox_still_cannot_start_hosts(world_factory: World) -> None:
+    world = world_factory("linux")
+    (world.home / ".var" / "app" / "org.mozilla.firefox").mkdir(parents=True)
     status, out = world.run("install", "--browser", "firefox", "--no-check")
     assert status == 0, out
-    assert "Firefox is installed as a snap" in out
+    assert "Firefox is installed as a flatpak: sandboxed browsers cannot start host programs" in out
+    status, _ = world.run("install", "--no-check")
+    assert status == 1  # not counted as found: nothing else is on this machine
 
 
 def test_user_data_dir_is_refused_for_firefox(

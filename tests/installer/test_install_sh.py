@@ -1,9 +1,13 @@
 """The real install/install.sh on a fresh temporary HOME, then the registered launcher started
 exactly as a browser starts it: argv[1] = the origin, framed stdin/stdout, a bare environment.
 
-This builds and pip-installs the package into a new venv (about 10 s here, packages from the
-configured index), so it is the slowest installer test; it is also the only one that proves the
-one-command install works end to end.
+This builds and pip-installs the package into a new venv, so it is the slowest installer test;
+it is also the only one that proves the one-command install works end to end. Offline: pip gets
+`--no-index` and a folder of wheels packed from this test venv's own distributions (the
+dependencies and the setuptools build backend; tests/support/wheelhouse.py), no pip config
+file, and a proxy on a closed loopback port, so any attempt to reach a package index fails the
+test instead of reaching the internet. The package itself is built from the checkout, as a
+person's install.sh builds it.
 """
 
 from __future__ import annotations
@@ -13,13 +17,31 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.support.frames import frame, unframe_all
+from tests.support.wheelhouse import wheelhouse_for
 
 REPO = Path(__file__).resolve().parents[2]
 NAME = "com.civitai_catalog.host"
 ORIGIN = "chrome-extension://jpiddlinckgdlidmojineffgcdpfoacg/"
+# Nothing listens there (the discard port): a request through this proxy fails at once.
+DEAD_PROXY = "http://127.0.0.1:9"
+
+
+def offline_pip_env(env: dict[str, str], wheels: Path) -> dict[str, str]:
+    """`env` for a pip that installs from `wheels` only and cannot reach any network."""
+    env = {k: v for k, v in env.items() if not k.upper().startswith(("PIP_", "HTTP_PROXY", "HTTPS_PROXY",
+                                                                     "ALL_PROXY", "NO_PROXY"))}
+    env.update({"PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels),
+                "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        env[name] = DEAD_PROXY
+    # The packed compiled wheels are for this interpreter: let install.sh find it first on PATH
+    # (it still looks for a Python itself, as for a person).
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
 
 
 def test_install_sh_then_a_browser_style_ping_then_uninstall(tmp_path: Path) -> None:
@@ -28,12 +50,14 @@ def test_install_sh_then_a_browser_style_ping_then_uninstall(tmp_path: Path) -> 
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("XDG_", "CATALOG_HOST_", "VIRTUAL_ENV", "PYTHON"))}
     env["HOME"] = str(home)
-    models = tmp_path / "Comfy UI" / "models"
+    comfyui = tmp_path / "Comfy UI"
+    models = comfyui / "models"
     models.mkdir(parents=True)
+    env = offline_pip_env(env, wheelhouse_for("catalog-host", ["setuptools"], tmp_path / "wheels"))
 
     done = subprocess.run(
         ["sh", str(REPO / "install" / "install.sh"), "--browser", "chromium",
-         "--models-dir", str(models)],
+         "--comfyui-dir", str(comfyui)],
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -43,6 +67,7 @@ def test_install_sh_then_a_browser_style_ping_then_uninstall(tmp_path: Path) -> 
     for text in ("Registered com.civitai_catalog.host for:",
                  "Self-check: ping through the launcher", ": OK: catalog-host",
                  f"Config:     {home}/.config/catalog-host/config.json", "Logs:",
+                 f"ComfyUI:    {comfyui}\n", f"Models:     {models}\n",
                  shlex.quote(str(venv / "bin" / "python")) + " -m host uninstall"):
         assert text in out, out
 
@@ -84,7 +109,8 @@ def test_install_sh_then_a_browser_style_ping_then_uninstall(tmp_path: Path) -> 
                           text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert not manifest_path.exists() and not Path(launcher).exists() and not venv.exists()
-    assert (home / ".config" / "catalog-host" / "config.json").is_file()
+    config = json.loads((home / ".config" / "catalog-host" / "config.json").read_text("utf-8"))
+    assert config["comfyui_dir"] == str(comfyui)
 
 
 def test_install_sh_is_posix_sh() -> None:
