@@ -32,7 +32,7 @@ import urllib3
 from host import __version__
 from host.civitai.http_rules import key_may_travel, quotes_secret, retry_after
 from host.download import failures
-from host.download.sink import CHUNK_BYTES, Sink
+from host.download.sink import Sink
 from host.jobs.control import JobControl, JobFailed
 from host.regularfile import NotRegularFileError
 
@@ -307,7 +307,7 @@ class Fetch:
 
     def _stream(self, response: requests.Response, start: int, total: int | None) -> tuple[int, str]:
         read_into = _body_reader(response)
-        first_buffer = bytearray(CHUNK_BYTES)
+        first_buffer = bytearray(_SNIFF_JSON_BYTES)  # all of a small JSON body, to recognise it
         try:
             first = bytes(memoryview(first_buffer)[: read_into(first_buffer)])
         except (OSError, urllib3.exceptions.HTTPError, http.client.HTTPException) as exc:

@@ -3,8 +3,8 @@
 Hashing must overlap the transfer: the download thread reads each chunk from the socket into
 one of POOL_BUFFERS reusable buffers, writes it, and hands the buffer to the hash thread,
 which gives it back once hashed (hashlib releases the GIL on large buffers, so the two use
-both cores). Reusing buffers spares a fresh megabyte allocation, and its page faults, per
-chunk; the pool also caps the memory a slow hasher can make the worker use. On a resume, the
+both cores). Reusing buffers spares an allocation, and its page faults, per chunk; the pool also
+caps the memory a slow hasher can make the worker use. On a resume, the
 hash thread first reads the partial file already on disk, then the new chunks.
 
 The partial file is only ever a regular file: it is opened without following a symbolic link
@@ -31,7 +31,10 @@ import threading
 
 from host.regularfile import NOFOLLOW, open_regular
 
-CHUNK_BYTES = 1024 * 1024
+# Small enough that a chunk is still in the CPU's cache (L2: 512 KiB-2 MiB) when the hash
+# thread reads it right after the writer: 1 MiB chunks took a third more CPU time here (AMD
+# EPYC, 1 MiB L2 per core) for the same GiB. The pool lets the hasher lag by 4 MiB at most.
+CHUNK_BYTES = 256 * 1024
 POOL_BUFFERS = 16
 READ_BLOCK = 1024 * 1024
 WRITEBACK_BYTES = 32 * 1024 * 1024

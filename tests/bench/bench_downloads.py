@@ -1,7 +1,7 @@
 """Downloads benchmark: `download` -> `present` for a 1 GiB file vs curl, side by side; cold
 lookups while two downloads run; the worker's peak RSS. Prints a table.
 
-    python -m tests.bench.bench_downloads [--size-mib 1024] [--runs 3] [--venv DIR]
+    python -m tests.bench.bench_downloads [--size-mib 1024] [--runs 5] [--warmup 1] [--venv DIR]
 
 Same set-up as tests/bench/bench.py: the package installed (not editable) in its own venv and
 started through the installer's launcher, one new process per request. CivitAI and its storage
@@ -9,9 +9,11 @@ are the local fakes (127.0.0.1; the storage sends with sendfile). The curl figur
 `curl -s -o FILE URL` on the storage URL the fake CivitAI redirects to; the download figure runs
 from sending the `download` request to the final file appearing (verified, fsynced, renamed:
 curl does not fsync, so "curl then fsync" is shown for reference). CPU times (curl's; the
-host's plus the worker's) do not depend on how busy the machine is. Runs are
-interleaved (curl, download, curl, ...) and the medians compared. Linux only (reads /proc for
-the worker's peak RSS).
+host's plus the worker's) tell a busy machine from slow code, though on a shared VM the kernel's
+copy cost varies too (curl alone has ranged 1.2-2.8 s of CPU per GiB here). Runs are
+interleaved (curl, download, curl, ...) and the medians compared, after `--warmup` pairs that
+are not counted (the source file's first reads, the worker's code pages). Linux only (reads
+/proc for the worker's peak RSS).
 """
 
 from __future__ import annotations
@@ -123,7 +125,10 @@ def run(args: argparse.Namespace) -> int:
         source.parent.mkdir()
         print(f"writing the {args.size_mib} MiB source file ...", flush=True)
         sha = make_file(source, size)
-        names = [f"bench_{n}.safetensors" for n in range(args.runs + 2)]
+        with open(source, "rb") as handle:  # its writeback must not overlap the first timed runs
+            os.fsync(handle.fileno())
+        runs = args.warmup + args.runs
+        names = [f"bench_{n}.safetensors" for n in range(runs + 2)]
         write_download_entries(catalog_dir, names, sha)
         out = models_dir / "bench_downloads"
         with FakeCivitai() as civitai, FakeStorage() as storage:
@@ -140,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
                 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
                 return usage.ru_utime + usage.ru_stime
 
-            for n in range(args.runs):
+            for n in range(runs):
                 target = work / "curl.out"
                 started, cpu0 = time.perf_counter(), children_cpu()
                 subprocess.run(["curl", "-s", "-o", str(target), storage.url_for(names[n])], check=True)
@@ -159,7 +164,13 @@ def run(args: argparse.Namespace) -> int:
                 time.sleep(0.2)  # the worker's last CPU sample
                 ours_cpu.append(children_cpu() - cpu0 + sum(watch.cpu.values()) - workers_before)
                 (out / names[n]).unlink()
-                print(f"  run {n + 1}: curl {curl_s[-1]:.2f} s ({curl_cpu[-1]:.2f} s CPU), download -> present "
+                if n < args.warmup:  # page cache, code pages, the disk's first writes: not counted
+                    print(f"  warm-up {n + 1}: curl {curl_s[-1]:.2f} s, download -> present {ours_s[-1]:.2f} s",
+                          flush=True)
+                    for samples in (curl_s, curl_synced_s, ours_s, curl_cpu, ours_cpu):
+                        samples.pop()
+                    continue
+                print(f"  run {n + 1 - args.warmup}: curl {curl_s[-1]:.2f} s ({curl_cpu[-1]:.2f} s CPU), download -> present "
                       f"{ours_s[-1]:.2f} s ({ours_cpu[-1]:.2f} s CPU, host + worker)", flush=True)
             curl, ours = statistics.median(curl_s), statistics.median(ours_s)
             table.add(f"curl -s -o, {args.size_mib} MiB", "-", f"{curl * 1000:,.0f} ms", "1.00", "-", None)
@@ -194,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
             quiet, quiet_floor = lookups(args.lookups)
             storage.throttle = args.pace_mib * MIB
             busy_started = time.perf_counter()
-            for n in (args.runs, args.runs + 1):
+            for n in (runs, runs + 1):
                 _, (reply,) = cold(host_cmd, {"op": "download", "version_id": BASE_VID + n}, env)
                 assert reply["result"]["status"] == "queued", reply
             deadline = time.monotonic() + 30
@@ -205,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
             busy, busy_floor = lookups(args.lookups)
             states = [j.get("state") for j in jobs_file(catalog_dir).get("jobs", [])]
             running = states.count("downloading")
-            for n in (args.runs, args.runs + 1):
+            for n in (runs, runs + 1):
                 wait_for(out / names[n], 600, catalog_dir, BASE_VID + n)
             busy_seconds = time.perf_counter() - busy_started
             peak = watch.stop()
@@ -224,6 +235,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--runs", type=int, default=5, help="curl / download pairs (median taken)")
+    parser.add_argument("--warmup", type=int, default=1, help="curl / download pairs run first, not counted")
     parser.add_argument("--entries", type=int, default=50_000, help="catalog size for the lookups")
     parser.add_argument("--lookups", type=int, default=21, help="cold lookups per case")
     parser.add_argument("--pace-mib", type=int, default=64, help="storage pace (MiB/s) during the lookups")
