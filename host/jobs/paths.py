@@ -27,6 +27,8 @@ UNFINISHED = ("queued", "downloading", "verifying", "running")
 RECORD_STATES = ("queued", "downloading", "verifying", "failed")
 # Finished, failed and canceled jobs are kept (and listed by `jobs`) this long.
 KEEP_FINISHED_S = 24 * 3600.0
+# Job times are Unix seconds; beyond this a stored one is damage (NaN fails the test too).
+MAX_TIME = 1e12
 
 
 def jobs_path(catalog_dir: str) -> str:
@@ -54,7 +56,8 @@ def read_jobs_file(catalog_dir: str) -> dict[str, Any]:
 
 def _well_formed(job: object) -> bool:
     """A dict with string kind, key and state (and resource, when it has one); its times made
-    numbers (0 when not one)."""
+    numbers (0 when not one, or not a time float() and a reply can carry: NaN, infinities and
+    huge integers all parse as JSON)."""
     if not isinstance(job, dict):
         return False
     if not all(isinstance(job.get(name), str) for name in ("kind", "key", "state")):
@@ -63,7 +66,7 @@ def _well_formed(job: object) -> bool:
         return False
     for name in ("created", "updated"):
         value = job.get(name)
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not -MAX_TIME < value < MAX_TIME:
             job[name] = 0
     return True
 

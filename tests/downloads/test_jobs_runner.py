@@ -130,6 +130,29 @@ def test_damaged_jobs_in_the_job_file_are_dropped_not_fatal(runner_env):
         assert {j["key"]: j["state"] for j in state.jobs} == {"ok": "done"}
 
 
+def test_job_times_that_are_no_real_time_are_unknown_not_fatal(runner_env):
+    """Times a JSON parser accepts but no clock gives: 1e999 (infinity) and a 400-digit
+    integer. `jobs` cut the infinity to null and then could not sort by it (TypeError), and
+    float() of the integer raised OverflowError in `jobs` and in every lookup of a missing
+    record: both answered internal_error."""
+    from tests.support.catalogs import civitai_entry, one_category_catalog
+
+    now = time.time()
+    runner_env.write_catalogs(one_category_catalog(civitai_entry(7, 70, "seven.safetensors", "loras")))
+    huge = "1" + "0" * 400
+    raw = (
+        '{"format":1,"jobs":['
+        f'{{"kind":"download","key":"7","version_id":"7","state":"failed","created":{now!r},"updated":{huge}}},'
+        '{"kind":"download","key":"8","version_id":"8","state":"queued","created":1e999,"updated":-1e999},'
+        f'{{"kind":"download","key":"9","version_id":"9","state":"done","created":{now - 10!r},"updated":{now - 5!r}}}]}}'
+    )
+    (runner_env.catalog_dir / ".catalog-host-jobs").write_text(raw, "utf-8")
+    listed = runner_env.ok("jobs")["jobs"]
+    assert [j["key"] for j in listed] == ["8", "9"]  # a failure of unknown age is old
+    assert listed[0]["created"] == 0
+    assert runner_env.ok("lookup", version_ids=["7"])["by_version"]["7"]["status"] == "missing"
+
+
 def test_a_worker_stopped_by_a_bug_says_so_in_the_log(runner_env, monkeypatch):
     """The detached worker's stderr is /dev/null: an exception that ended it left no trace."""
     from host.jobs import worker
