@@ -24,7 +24,6 @@ from host.jobs.paths import (
     active_path,
     jobs_path,
     kept,
-    public_job,
     read_jobs_file,
 )
 
@@ -169,9 +168,3 @@ def submit(catalog_dir: str, job: dict[str, Any]) -> tuple[bool, dict[str, Any]]
     start_worker(catalog_dir)
     return True, job
 
-
-def list_jobs(catalog_dir: str) -> list[dict[str, Any]]:
-    """Every unfinished job and the others of the last 24 h, oldest first."""
-    now = time.time()
-    jobs = [public_job(job) for job in read_jobs_file(catalog_dir)["jobs"] if kept(job, now)]
-    return sorted(jobs, key=lambda j: float(j["created"]))

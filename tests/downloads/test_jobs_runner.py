@@ -107,8 +107,8 @@ def test_damaged_jobs_in_the_job_file_are_dropped_not_fatal(runner_env):
     lookup with a missing record, in `jobs`, and in every write)."""
     import json
 
+    from host.jobs.listing import jobs_reply
     from host.jobs.paths import download_jobs_by_version
-    from host.jobs.state import list_jobs
 
     catalog_dir = str(runner_env.catalog_dir)
     good = new_job("test", "ok", {}, {"steps": 2})
@@ -123,7 +123,7 @@ def test_damaged_jobs_in_the_job_file_are_dropped_not_fatal(runner_env):
     (runner_env.catalog_dir / ".catalog-host-jobs").write_text(
         json.dumps({"format": 1, "jobs": [*damaged, good]}), "utf-8"
     )
-    assert [j["key"] for j in list_jobs(catalog_dir)] == ["ok"]  # a failure of unknown age is old
+    assert [j["key"] for j in jobs_reply(catalog_dir)["jobs"]] == ["ok"]  # a failure of unknown age is old
     assert download_jobs_by_version(catalog_dir) == {}
     run_jobs(catalog_dir, load_settings())
     with locked_jobs(catalog_dir) as state:
