@@ -49,10 +49,12 @@ class FileHashes:
 
 class _DigestThread:
     """One digest fed buffer slices, in order, from its own thread; each buffer goes to
-    `done` once hashed (host.disk.hashing._BufferPool counts it back)."""
+    `done` once hashed (host.disk.hashing._BufferPool counts it back). Every buffer goes back
+    even after the digest raised (`error`): the reader waits for them."""
 
     def __init__(self, digest: Any, done: queue.SimpleQueue[bytearray], name: str) -> None:
         self.digest = digest
+        self.error: BaseException | None = None
         self._done = done
         self._work: queue.SimpleQueue[tuple[bytearray, int, int] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -64,7 +66,11 @@ class _DigestThread:
             if item is None:
                 return
             buffer, start, end = item
-            self.digest.update(memoryview(buffer)[start:end])
+            if self.error is None:
+                try:
+                    self.digest.update(memoryview(buffer)[start:end])
+                except BaseException as exc:  # raised in the reader's thread once this one ends
+                    self.error = exc
             self._done.put(buffer)
 
     def feed(self, buffer: bytearray, start: int, end: int) -> None:
@@ -128,7 +134,7 @@ def _hash_in_threads(
 ) -> int:
     """Read `handle` to its end from `position`, feeding the whole-file digest, and the tensor
     digest (if any) from offset `start` on; the position reached, or -1 when should_stop()
-    said to stop."""
+    said to stop. What a digest raised is raised here, once every digest thread has ended."""
     pool = _BufferPool()
     digests = [_DigestThread(whole, pool.done, "sha256")]
     if tensor is not None:
@@ -138,6 +144,8 @@ def _hash_in_threads(
         while True:
             if should_stop is not None and should_stop():
                 stopped = True
+                break
+            if any(digest.error is not None for digest in digests):
                 break
             buffer = pool.take()
             count = handle.readinto(buffer)
@@ -156,6 +164,9 @@ def _hash_in_threads(
     finally:
         for digest in digests:
             digest.finish()
+    for digest in digests:
+        if digest.error is not None:
+            raise digest.error
     return -1 if stopped else position
 
 

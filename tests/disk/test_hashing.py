@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+import threading
+import types
 
 import pytest
 
@@ -149,3 +151,43 @@ def test_a_fifo_swapped_in_after_the_walk_is_refused_not_waited_on(tmp_path):
         pytest.fail("hash_file blocked on a FIFO")
     assert len(outcome) == 1 and isinstance(outcome[0], FileChanged)
     assert "not a regular file" in str(outcome[0])
+
+
+def test_a_digest_that_fails_ends_the_hash_with_its_error_not_a_hang(tmp_path, monkeypatch):
+    """Whatever a digest thread raises (a MemoryError on a starved machine) reaches the caller,
+    and no thread is left behind. Its buffers never came back: the reader waited for them
+    forever, holding the scan lock, deaf to a cancel."""
+    monkeypatch.setattr(hashing, "CHUNK_BYTES", 1024)
+
+    class FailingDigest:
+        def __init__(self) -> None:
+            self.real = hashlib.sha256()
+            self.updates = 0
+
+        def update(self, data: memoryview) -> None:
+            self.updates += 1
+            if self.updates == 2:
+                raise MemoryError("no memory for the digest")
+            self.real.update(data)
+
+        def hexdigest(self) -> str:
+            return self.real.hexdigest()
+
+    monkeypatch.setattr(hashing, "hashlib", types.SimpleNamespace(sha256=FailingDigest))
+    path = tmp_path / "model.ckpt"
+    path.write_bytes(os.urandom(100 * 1024))
+    before = set(threading.enumerate())
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            hash_file(str(path))
+        except MemoryError as exc:
+            raised.append(exc)
+
+    caller = threading.Thread(target=run, daemon=True)
+    caller.start()
+    caller.join(20)
+    assert not caller.is_alive(), "hash_file never returned"
+    assert [str(exc) for exc in raised] == ["no memory for the digest"]
+    assert set(threading.enumerate()) - before == set()
