@@ -97,7 +97,8 @@ def build_index_bytes(signature: str, summary: dict[str, Any], docs: dict[str, D
             ordered.append((int(vid), jsonfast.dumps(record).encode("utf-8")))
             if record["civitai_model_id"] is not None:
                 by_model.setdefault(int(record["civitai_model_id"]), []).append(int(vid))
-            dests.add(record["dest"] if isinstance(record["dest"], str) else "")
+            dest = record.get("dest_whole", record["dest"])  # the real folder, for the map etag
+            dests.add(dest if isinstance(dest, str) else "")
     offsets: list[tuple[int, int, int]] = []
     position = 0
     for number, blob in ordered:

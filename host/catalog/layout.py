@@ -19,7 +19,7 @@ SUMMARY_NAME = ".catalog-host-summary"
 
 # The format of the read index and the summary (their layout and record fields). It is part
 # of the signature both are keyed by, so bumping it makes every older copy stale.
-INDEX_FORMAT = "9"
+INDEX_FORMAT = "10"
 
 
 def catalog_file(catalog_dir: str | Path, name: str) -> str:

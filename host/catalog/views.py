@@ -94,7 +94,7 @@ def base_model_of(entry: dict[str, Any]) -> Any:
 
 def entry_record(entry: dict[str, Any], catalog: str) -> dict[str, Any]:
     """The fields map/lookup report for an entry (status is added at answer time)."""
-    return {
+    record = {
         "file": reply_safe(entry.get("file")),
         "dest": reply_safe(entry.get("dest")),
         "name": reply_safe(entry.get("name")),
@@ -106,6 +106,12 @@ def entry_record(entry: dict[str, Any], catalog: str) -> dict[str, Any]:
         "hash": entry_hash(entry.get("hash")),
         "file_id": canonical_id(entry.get("civitai_file_id")),
     }
+    dest = entry.get("dest")
+    if isinstance(dest, str) and record["dest"] != dest and dest_problem(dest) is None:
+        # internal, popped likewise: a safe dest longer than a reply's text (a backslash is two
+        # bytes of JSON), the folder its file is looked for in (the cut one is no real folder)
+        record["dest_whole"] = dest
+    return record
 
 
 def text_is_whole(value: object) -> bool:

@@ -105,7 +105,7 @@ class DiskView:
         fields (host.catalog.views.entry_record)."""
         sha256 = record.pop("hash", None)
         record.pop("file_id", None)
-        path = self.folders.locate(record.get("dest"), record.get("file"))
+        path = self.folders.locate(record.pop("dest_whole", record.get("dest")), record.get("file"))
         if path is not None:
             record["status"] = "present"
             _set_path(record, path)

@@ -68,3 +68,23 @@ def test_an_unreadable_catalog_makes_the_index_step_aside(bench):
     assert indexed_entry(str(bench.env.catalog_dir), "904") is None
     result = bench.env.ok("download", version_id=904)  # the files decide: models.json holds it
     assert (result["status"], result["dest"], result["file"]) == ("queued", "loras", "ink.safetensors")
+
+
+
+def test_a_file_in_a_folder_cut_for_replies_shows_present(bench):
+    """The record's dest is cut for replies; looking for the file under that cut folder found
+    nothing: the downloaded file showed `missing` in lookup and map (and the map etag, made
+    from the cut folder's state, never changed when it arrived)."""
+    _, sha = bench.make_model("deep.safetensors", MIB)
+    bench.write_models(bench.catalog_entry(905, "deep.safetensors", sha, LONG_DEST))
+    bench.offer(905, "deep.safetensors")
+    etag = bench.env.ok("map")["etag"]
+    assert bench.env.ok("download", version_id=905)["status"] == "queued"
+    assert bench.wait_state(905, "done", "failed")["state"] == "done"
+    record = bench.env.ok("lookup", version_ids=[905])["by_version"]["905"]
+    final = bench.env.models_dir.joinpath(*LONG_DEST.split("\\"), "deep.safetensors")
+    assert (record["status"], record["path"]) == ("present", str(final))
+    assert record["dest"] != LONG_DEST and "dest_whole" not in record  # the reply keeps its bound
+    page = bench.env.ok("map", etag=etag)
+    assert "unchanged" not in page and page["by_version"]["905"]["status"] == "present"
+    assert "dest_whole" not in page["by_version"]["905"]
