@@ -50,30 +50,31 @@ def _json_bytes(char: str) -> int:
     return 2 if code < 0x800 else 3 if code < 0x10000 else 4
 
 
-def _bounded_text(value: str) -> str:
+def _bounded_text(value: str, limit: int = MAX_TEXT_JSON_BYTES) -> str:
     """`value` made valid UTF-8 (json accepts lone surrogates, UTF-8 does not) and cut to
-    MAX_TEXT_JSON_BYTES of JSON."""
-    if len(value) * 6 <= MAX_TEXT_JSON_BYTES:  # any character is at most 6 bytes: fits as is
+    `limit` bytes of JSON."""
+    if len(value) * 6 <= limit:  # any character is at most 6 bytes: fits as is
         if value.isascii():
             return value
         return value.encode("utf-8", "replace").decode("utf-8")
-    if (len(value) <= MAX_TEXT_JSON_BYTES and value.isascii() and value.isprintable()
+    if (len(value) <= limit and value.isascii() and value.isprintable()
             and '"' not in value and "\\" not in value):  # one byte per character
         return value
-    value = value[:MAX_TEXT_JSON_BYTES].encode("utf-8", "replace").decode("utf-8")
+    value = value[:limit].encode("utf-8", "replace").decode("utf-8")
     used = 0
     for position, char in enumerate(value):
         used += _json_bytes(char)
-        if used > MAX_TEXT_JSON_BYTES:
+        if used > limit:
             return value[:position]
     return value
 
 
-def reply_safe(value: Any) -> Any:
-    """A catalog value as a reply can carry it: text bounded (see _bounded_text); anything that
-    is not a string or a finite number (NaN, lists, objects) becomes None."""
+def reply_safe(value: Any, limit: int = MAX_TEXT_JSON_BYTES) -> Any:
+    """A catalog value as a reply can carry it: text bounded to `limit` bytes of JSON (see
+    _bounded_text); anything that is not a string or a finite number (NaN, lists, objects)
+    becomes None."""
     if isinstance(value, str):
-        return _bounded_text(value)
+        return _bounded_text(value, limit)
     if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, float) and value - value == 0:  # finite

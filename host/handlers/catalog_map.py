@@ -80,7 +80,18 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
         by_model: dict[str, list[str]] = {}
         used = 0
         next_cursor = None
+        jobs: dict[str, Any] | None = None  # read at the first `missing` record
         for seq, vid, cost, record in _listing(index, disk, position):
+            if record["status"] == "missing":
+                if jobs is None:
+                    from host.jobs.paths import record_jobs  # only when a download could show
+
+                    jobs = record_jobs(context.settings.catalog_dir)
+                if vid in jobs:  # its cost counts, or many jobs could push a page past 1 MiB
+                    from host.jobs.paths import attach_job
+
+                    attach_job(record, jobs[vid])
+                    cost += len(jsonfast.dumps(record["job"]).encode("utf-8", "backslashreplace")) + 16
             if by_version and used + cost > PAGE_BUDGET_BYTES:
                 next_cursor = f"{tag}:{position}"
                 break
@@ -93,8 +104,4 @@ def handle(params: dict[str, Any], context: Context) -> dict[str, Any]:
     finally:
         index.close()
         disk.close()
-    if "missing" in (r["status"] for r in by_version.values()):
-        from host.jobs.paths import overlay_jobs  # only when a download could show
-
-        overlay_jobs(by_version, context.settings.catalog_dir)
     return {"by_version": by_version, "by_model": by_model, "etag": etag, "next": next_cursor, **unreadable}

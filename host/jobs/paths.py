@@ -87,8 +87,44 @@ def public_job(job: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in job.items() if key not in ("params", "resource")}
 
 
+# A job inside a lookup / map record is bounded like the record itself (host.catalog.views):
+# these fields only, short text (identifiers: a kind, a state, an error code), a message of
+# RECORD_JOB_MESSAGE_BYTES and the file and folder cut as short. When even that would take a
+# record past MAX_RECORD_JSON_BYTES (its own text at the limit), the record carries only
+# RECORD_JOB_MINIMAL: what a progress bar needs.
+RECORD_JOB_TEXT = ("kind", "key", "version_id", "state", "verify", "file", "dest")
+RECORD_JOB_NUMBERS = ("bytes", "total", "rate", "created", "updated")
+RECORD_JOB_MINIMAL = ("state", "bytes", "total")
+RECORD_JOB_SHORT_BYTES = 64
+RECORD_JOB_MESSAGE_BYTES = 256
+
+
+def _record_number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value if -(2**63) < value < 2**63 and value == value else None  # NaN is not equal to itself
+
+
+def record_job(job: dict[str, Any]) -> dict[str, Any]:
+    """What a lookup / map record shows of its download job (PROTOCOL.md, A job)."""
+    from host.catalog.views import reply_safe
+
+    shown: dict[str, Any] = {}
+    for name in RECORD_JOB_TEXT:
+        if name in job:
+            shown[name] = reply_safe(job[name], RECORD_JOB_SHORT_BYTES)
+    for name in RECORD_JOB_NUMBERS:
+        if name in job:
+            shown[name] = _record_number(job[name])
+    error = job.get("error")
+    if isinstance(error, dict):
+        shown["error"] = {"code": reply_safe(error.get("code"), RECORD_JOB_SHORT_BYTES),
+                          "message": reply_safe(error.get("message"), RECORD_JOB_MESSAGE_BYTES)}
+    return shown
+
+
 def download_jobs_by_version(catalog_dir: str) -> dict[str, dict[str, Any]]:
-    """The download job shown in lookup / map records, per version id."""
+    """The download job shown in lookup / map records, per version id (record_job)."""
     import time
 
     now = time.time()
@@ -96,8 +132,26 @@ def download_jobs_by_version(catalog_dir: str) -> dict[str, dict[str, Any]]:
     for job in read_jobs_file(catalog_dir)["jobs"]:
         if job["kind"] != "download" or job["state"] not in RECORD_STATES or not kept(job, now):
             continue
-        found[str(job.get("version_id"))] = public_job(job)
+        found[str(job.get("version_id"))] = record_job(job)
     return found
+
+
+def record_jobs(catalog_dir: str) -> dict[str, dict[str, Any]]:
+    """download_jobs_by_version, or {} at the cost of one stat when there is no job file."""
+    if not os.path.exists(jobs_path(catalog_dir)):
+        return {}
+    return download_jobs_by_version(catalog_dir)
+
+
+def attach_job(record: dict[str, Any], job: dict[str, Any]) -> None:
+    """Show `job` in a `missing` record: its state as the status, and the job itself (the
+    minimal one when the whole would take the record past its bound)."""
+    from host.catalog.views import MAX_RECORD_JSON_BYTES
+
+    record["status"] = job["state"]
+    record["job"] = job
+    if len(jsonfast.dumps(record).encode("utf-8", "backslashreplace")) > MAX_RECORD_JSON_BYTES:
+        record["job"] = {name: job.get(name) for name in RECORD_JOB_MINIMAL}
 
 
 def overlay_jobs(records: dict[str, Any], catalog_dir: str) -> None:
@@ -105,13 +159,7 @@ def overlay_jobs(records: dict[str, Any], catalog_dir: str) -> None:
     (SPEC §9: `present` always wins). Costs one stat when no job file exists."""
     if not any(r is not None and r.get("status") == "missing" for r in records.values()):
         return
-    if not os.path.exists(jobs_path(catalog_dir)):
-        return
-    jobs = download_jobs_by_version(catalog_dir)
-    if not jobs:
-        return
+    jobs = record_jobs(catalog_dir)
     for vid, record in records.items():
-        if record is not None and record.get("status") == "missing" and vid in jobs:
-            job = jobs[vid]
-            record["status"] = job["state"]
-            record["job"] = job
+        if jobs and record is not None and record.get("status") == "missing" and vid in jobs:
+            attach_job(record, jobs[vid])

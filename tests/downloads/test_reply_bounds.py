@@ -115,3 +115,79 @@ def test_ping_lists_the_first_model_folders_within_the_budget(host_env: HostEnv)
     problems = result["model_paths_problems"]
     assert len(problems) == 20 and result["model_paths_problems_left_out"] == 30
     assert all(p.startswith(str(host_env.root)) and len(json.dumps(p)) <= 1024 + 2 for p in problems)
+
+
+def write_jobs(host_env: HostEnv, jobs: list[dict[str, Any]]) -> None:
+    host_env.catalog_dir.mkdir(parents=True, exist_ok=True)
+    (host_env.catalog_dir / ".catalog-host-jobs").write_text(json.dumps({"format": 1, "jobs": jobs}), "utf-8")
+
+
+def hostile_failed_job(vid: int, now: float) -> dict[str, Any]:
+    """A failed download as a damaged or hand-edited job file could hold it."""
+    job = download_job(vid, "failed", now - 100, now - 50)
+    job.update(file=HOSTILE, dest=HOSTILE, kind="download", verify=HOSTILE[:5000], bytes=10**400 if vid % 2 else 7,
+               extra_field=HOSTILE)
+    job["error"] = {"code": HOSTILE[:5000], "message": HOSTILE, "more": HOSTILE}
+    return job
+
+
+def test_a_lookup_of_200_records_with_hostile_jobs_fits_one_frame(host_env: HostEnv) -> None:
+    """Every record at its own size bound (text full of 6-byte control characters), missing, and
+    each with a failed download whose every field is hostile: the reply still fits, each record
+    shows its job (the minimal one where the whole would not fit)."""
+    from host.framing import encode_message
+    from tests.support.catalogs import civitai_entry, one_category_catalog
+
+    now = time.time()
+    text = "\x01" * 5000
+    entries = [civitai_entry(1000 + n, 77, "f" + text, "loras/" + text, name=text, base_model=text) for n in range(100)]
+    entries += [civitai_entry(2000 + n, 78, f"plain_{n}.safetensors", "loras") for n in range(100)]
+    host_env.write_catalogs(one_category_catalog(*entries))
+    write_jobs(host_env, [hostile_failed_job(1000 + n, now) for n in range(100)]
+               + [hostile_failed_job(2000 + n, now) for n in range(100)])
+    asked = [1000 + n for n in range(100)] + [2000 + n for n in range(100)]
+    reply = host_env.call("lookup", version_ids=asked, model_ids=[77, 78])
+    assert reply["ok"], reply["error"]
+    assert len(encode_message(reply)) <= MAX_REPLY_BYTES
+    records = reply["result"]["by_version"]
+    assert all(record["status"] == "failed" for record in records.values())
+    assert records["1000"]["job"] == {"state": "failed", "bytes": 7, "total": None}  # at its bound: minimal
+    plain = records["2001"]["job"]
+    assert plain["state"] == "failed" and plain["bytes"] is None  # 10**400 is no byte count
+    assert plain["error"]["message"].startswith("\x01") and len(json.dumps(plain)) < 1500
+    assert "extra_field" not in plain and "more" not in plain["error"]
+
+
+def test_map_pages_count_the_jobs_they_show(host_env: HostEnv) -> None:
+    """Thousands of small missing entries, each with a failed download: every map page still
+    fits (a page's budget counts the jobs its records carry), and the pages cover them all."""
+    from host.framing import encode_message
+    from tests.support.catalogs import one_category_catalog
+
+    now = time.time()
+    count = 3000
+    entries = [{"civitai_version_id": 10_000 + n, "civitai_model_id": 5, "file": f"m{n}.safetensors",
+                "dest": "loras"} for n in range(count)]
+    host_env.write_catalogs(one_category_catalog(*entries))
+    jobs = []
+    for n in range(count):
+        job = download_job(10_000 + n, "failed", now - 100, now - 50)
+        job["error"]["message"] = "x" * 2000
+        jobs.append(job)
+    write_jobs(host_env, jobs)
+    seen: set[str] = set()
+    cursor = None
+    pages = 0
+    while True:
+        reply = host_env.call("map", **({"cursor": cursor} if cursor else {}))
+        assert reply["ok"], reply["error"]
+        assert len(encode_message(reply)) <= MAX_REPLY_BYTES
+        page = reply["result"]
+        assert all(record["status"] == "failed" and record["job"]["error"]["code"] == "network"
+                   for record in page["by_version"].values())
+        seen.update(page["by_version"])
+        pages += 1
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert len(seen) == count and pages >= 2
