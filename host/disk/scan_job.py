@@ -8,6 +8,7 @@ it; its summary lands in the job's `result`.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from host.jobs.control import JobCanceled, JobControl, JobFailed
@@ -33,9 +34,11 @@ def cancel_scan(catalog_dir: str) -> dict[str, Any]:
     import time
 
     from host.errors import NotFoundError
-    from host.jobs.paths import UNFINISHED
+    from host.jobs.paths import UNFINISHED, jobs_path
     from host.jobs.state import locked_jobs
 
+    if not os.path.exists(jobs_path(catalog_dir)):  # nothing to cancel: create nothing either
+        raise NotFoundError("no scan is queued or running")
     with locked_jobs(catalog_dir) as jobs:
         job = jobs.find(KIND, KEY)
         if job is None or job.get("state") not in UNFINISHED:

@@ -123,6 +123,10 @@ def start_download(version_id: str, context: Context, file_id: int | None = None
 def cancel_download(version_id: str, context: Context) -> dict[str, Any]:
     """Cancel the version's unfinished or failed download and delete its partial file."""
     settings = context.settings
+    from host.jobs.paths import jobs_path
+
+    if not os.path.exists(jobs_path(settings.catalog_dir)):  # nothing to cancel: create nothing either
+        raise NotFoundError(f"no download of version {version_id} to cancel", version_id=version_id)
     with locked_jobs(settings.catalog_dir) as jobs:
         job = jobs.find(KIND, version_id)
         if job is None or job.get("state") not in (*UNFINISHED, "failed"):

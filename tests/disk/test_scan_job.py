@@ -245,3 +245,11 @@ def test_cancel_while_asking_civitai_keeps_the_answer_and_stores_no_results(host
     assert len(civitai.requests_for(BY_HASH_PATH)) == 1  # the answer came from the cache
     assert host_env.ok("lookup", version_ids=[7001])["by_version"]["7001"]["status"] == "untracked"
     wait_until(lambda: worker_gone(host_env), 30, "the worker to exit")
+
+
+@pytest.mark.parametrize("params", [{"kind": "scan"}, {"version_id": 9208}], ids=["scan", "download"])
+def test_cancel_with_nothing_to_cancel_creates_nothing(host_env, params):
+    """A catalog folder that does not exist yet (a new install) stays absent: `cancel` only reads."""
+    assert not host_env.catalog_dir.exists()
+    assert host_env.error("cancel", **params)["code"] == "not_found"
+    assert not host_env.catalog_dir.exists()
