@@ -41,7 +41,8 @@ def indexed_entry(catalog_dir: str, version_id: str) -> dict[str, Any] | None:
     catalog index: a few pages of a mapped file instead of parsing the catalogs (a third of a
     second at 50,000 entries, spent while the person waits for the download to start). None
     when the index cannot say for certain: the version is not there, a catalog is unreadable,
-    or a name may have been cut for replies (the caller then reads the files)."""
+    or an unsafe name may have been cut for replies (the caller then reads the files, and
+    refuses it)."""
     from host.catalog.index import open_index
     from host.catalog.views import text_is_whole
 
@@ -52,9 +53,12 @@ def indexed_entry(catalog_dir: str, version_id: str) -> dict[str, Any] | None:
         record = index.records([version_id]).get(version_id)
     finally:
         index.close()
-    if record is None or not (text_is_whole(record.get("file")) and text_is_whole(record.get("dest"))):
+    if record is None:
         return None
-    return {"file": record["file"], "dest": record["dest"], "civitai_file_id": record.get("file_id"),
+    dest = record.get("dest_whole", record.get("dest"))  # a safe dest cut for replies is kept whole
+    if not (text_is_whole(record.get("file")) and ("dest_whole" in record or text_is_whole(dest))):
+        return None
+    return {"file": record["file"], "dest": dest, "civitai_file_id": record.get("file_id"),
             "hash": record.get("hash")}
 
 

@@ -45,16 +45,16 @@ def test_internal_fields_never_reach_a_reply(bench):
     assert "file_id" not in page_record and "hash" not in page_record
 
 
-def test_a_folder_cut_in_the_index_is_read_from_the_catalog(bench):
+def test_a_folder_cut_for_replies_is_downloaded_to_its_whole_path(bench):
     _, sha = bench.make_model("deep.safetensors", MIB)
     bench.write_models(bench.catalog_entry(903, "deep.safetensors", sha, LONG_DEST))
     bench.offer(903, "deep.safetensors")
     index = open_index(bench.env.catalog_dir)
     try:
-        assert index.records(["903"])["903"]["dest"] != LONG_DEST  # cut for replies
+        assert index.records(["903"])["903"]["dest"] != LONG_DEST  # cut for replies ...
     finally:
         index.close()
-    assert indexed_entry(str(bench.env.catalog_dir), "903") is None
+    assert indexed_entry(str(bench.env.catalog_dir), "903")["dest"] == LONG_DEST  # ... and kept whole
     result = bench.env.ok("download", version_id=903)
     assert result["status"] == "queued" and result["dest"] == LONG_DEST
     assert bench.wait_state(903, "done", "failed")["state"] == "done"
@@ -88,3 +88,11 @@ def test_a_file_in_a_folder_cut_for_replies_shows_present(bench):
     page = bench.env.ok("map", etag=etag)
     assert "unchanged" not in page and page["by_version"]["905"]["status"] == "present"
     assert "dest_whole" not in page["by_version"]["905"]
+
+
+def test_an_unsafe_folder_cut_for_replies_is_refused_from_the_catalog(bench):
+    unsafe = "loras/" + "a\x01" * 600  # control characters: never a folder, and cut in the index
+    bench.write_models(bench.catalog_entry(905, "ink.safetensors", None, unsafe))
+    assert indexed_entry(str(bench.env.catalog_dir), "905") is None
+    assert bench.env.error("download", version_id=905)["code"] == "unsafe_path"
+    assert bench.jobs_file()["jobs"] == []
