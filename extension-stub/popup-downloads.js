@@ -15,7 +15,7 @@ const JOB_STATES = {
   canceled: "Canceled",
 };
 
-const jobsView = { jobs: [], busy: new Set(), refreshes: 0, answers: 0, pollTimer: null };
+const jobsView = { jobs: [], leftOut: 0, busy: new Set(), refreshes: 0, answers: 0, pollTimer: null };
 
 function renderJobs() {
   const section = document.getElementById("downloads");
@@ -49,6 +49,10 @@ function renderJobs() {
     return row;
   });
   list.replaceChildren(...rows);
+  // the host lists the unfinished and the newest ended jobs that fit one reply; it counts the rest
+  const leftOut = document.getElementById("jobs-left-out");
+  leftOut.hidden = jobsView.leftOut === 0;
+  leftOut.textContent = jobsView.leftOut === 0 ? "" : `${jobsView.leftOut} older jobs of the last 24 h are not listed.`;
   document.body.dataset.jobsBusy = String(jobsView.busy.size);
 }
 
@@ -71,6 +75,8 @@ async function refreshJobs() {
   const listed = answer.ok && Array.isArray(answer.result.jobs) ? answer.result.jobs : null;
   const jobs = listed || [];
   jobsView.jobs = jobs.filter((job) => job && job.kind === "download");
+  const leftOut = listed ? answer.result.left_out : 0;
+  jobsView.leftOut = Number.isInteger(leftOut) && leftOut > 0 ? leftOut : 0;
   renderJobs();
   const scanning = showScanJob(listed); // popup-scan.js: the newest scan job
   document.body.dataset.jobs = String(jobsView.answers);

@@ -334,3 +334,24 @@ def test_a_failed_download_can_be_retried_from_the_downloads_list_on_another_pag
         what="the retried download to be done",
     )
     assert sha256_of(world.models_dir / "loras" / name) == sha
+
+
+def test_the_downloads_list_says_how_many_older_jobs_it_does_not_show(world: World) -> None:
+    """A day of thousands of downloads is more than one `jobs` reply holds: the host lists the
+    newest and counts the rest, and the popup says so under the list."""
+    import json
+
+    now = time.time()
+    jobs = [{"kind": "download", "key": str(70_000 + n), "version_id": str(70_000 + n),
+             "file": f"{'a_rather_long_model_name_' * 8}{n}.safetensors", "dest": "loras", "state": "done",
+             "bytes": SIZE, "total": SIZE, "rate": 0, "created": now - 80_000 + n, "updated": now - 80_000 + n}
+            for n in range(4000)]
+    (world.catalog_dir / ".catalog-host-jobs").write_text(json.dumps({"format": 1, "jobs": jobs}), "utf-8")
+    page = world.open_model_page(ModelPage(MODEL, "Ink Brush", [Version(VID, "v1")]))
+    popup = world.open_actions(page)
+    shown = popup.downloads()
+    note = popup.session.evaluate(
+        "(() => { const p = document.getElementById('jobs-left-out'); return p.hidden ? null : p.textContent; })()")
+    assert 0 < len(shown) < 4000
+    assert shown[0]["name"].endswith("_3999.safetensors")  # the newest first
+    assert note == f"{4000 - len(shown)} older jobs of the last 24 h are not listed."
